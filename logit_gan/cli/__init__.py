@@ -1,0 +1,1 @@
+"""Command-line entry points; each parses flags and gin, then makes one call."""

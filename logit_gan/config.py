@@ -1,0 +1,134 @@
+"""gin: registration helpers and the one entry point that parses configs."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import pathlib
+import sys
+from typing import Any, Optional, Sequence
+
+from absl import logging
+import gin
+from gin import config_parser
+
+from logit_gan import compat
+
+
+def configurable(cls):
+  """`gin.configurable` for Keras classes.
+
+  gin wraps `__init__` in a `(*args, **kwargs)` function; Keras inspects the
+  argument spec of `__init__` when it creates an object, so the original
+  signature is put back on the wrapper.
+  """
+  signature = inspect.signature(cls.__init__)
+  cls = gin.configurable(cls)
+  cls.__init__.__signature__ = signature
+  return cls
+
+
+GIN_SUFFIX = ".gin"
+
+
+def gin_search_path() -> list[pathlib.Path]:
+  """Where bare gin file names are looked up, in order."""
+  package_dir = pathlib.Path(__file__).resolve().parent
+  return [package_dir.parent / "gin_configs",
+          pathlib.Path(sys.prefix) / "share" / "logit_gan" / "gin_configs"]
+
+
+def find_gin_file(name: str, relative_to: Optional[pathlib.Path] = None
+                  ) -> pathlib.Path:
+  """Resolves `name` as a path, then beside `relative_to`, then in gin_configs/."""
+  candidates = [pathlib.Path(name)]
+  if relative_to is not None:
+    candidates.append(relative_to / name)
+  candidates += [d / name for d in gin_search_path()]
+  if not name.endswith(GIN_SUFFIX):
+    candidates += [c.with_name(c.name + GIN_SUFFIX) for c in list(candidates)]
+  for candidate in candidates:
+    if candidate.is_file():
+      return candidate
+  raise FileNotFoundError(
+      f"gin file {name!r} not found; looked at "
+      + ", ".join(str(c) for c in candidates)
+      + ". Pass a path, or a name relative to gin_configs/ (e.g. robust.gin).")
+
+
+class _Delegate(gin.config.ParserDelegate):
+  """gin's delegate, but an unknown `@name` becomes a `compat.Reference`
+  (compare_gan's `@conditional_batch_norm`) instead of an error, so that the
+  binding can be translated or rejected with a message that names it."""
+
+  def configurable_reference(self, scoped_selector, evaluate):
+    try:
+      return super().configurable_reference(scoped_selector, evaluate)
+    except ValueError:
+      return compat.Reference(scoped_selector, evaluate)
+
+
+def _bind(key: str, value: Any, where: str) -> None:
+  if isinstance(value, compat.Reference):
+    raise ValueError(f"{where}: {key} = {value}: no configurable named "
+                     f"{value.name!r} is registered.")
+  try:
+    gin.bind_parameter(key, value)
+  except ValueError as error:
+    raise ValueError(f"{where}: {error}") from None
+
+
+def _apply(text: str, source: str, base_dir: Optional[pathlib.Path],
+           training: dict[str, Any]) -> None:
+  parser = config_parser.ConfigParser(text, _Delegate())
+  for statement in parser:
+    if isinstance(statement, config_parser.IncludeStatement):
+      path = find_gin_file(statement.filename, base_dir)
+      _apply(path.read_text(), str(path), path.parent, training)
+    elif isinstance(statement, config_parser.ImportStatement):
+      importlib.import_module(statement.module)
+    elif isinstance(statement, config_parser.BindingStatement):
+      _apply_binding(statement, training, source)
+    else:
+      raise ValueError(f"{source}: unsupported gin statement {statement}.")
+
+
+def _apply_binding(statement: config_parser.BindingStatement,
+                   training: dict[str, Any], source: str) -> None:
+  scope, selector, arg_name, value, location = statement
+  where = f"{source}:{location.line_num}"
+  prefix = f"{scope}/" if scope else ""
+  if not arg_name:  # A macro: NAME = value.
+    gin.bind_parameter((prefix + selector, "gin.macro", "value"), value)
+    return
+  if compat.is_compare_gan_selector(selector):
+    try:
+      translation = compat.translate(selector, arg_name, value)
+    except ValueError as error:
+      raise ValueError(f"{where}: {error}") from None
+    for target, target_value in translation.bindings:
+      _bind(prefix + target, target_value, where)
+    training.update(translation.training)
+    return
+  _bind(f"{prefix}{selector}.{arg_name}", value, where)
+
+
+def parse(gin_files: Sequence[str] = (), gin_bindings: Sequence[str] = ()
+          ) -> dict[str, Any]:
+  """Parses gin files, then bindings, in logit_gan's or compare_gan's names.
+
+  Bare file names are found in gin_configs/. Returns the compare_gan training
+  bindings (see `compat.TRAINING_BINDINGS`) for the trainer to apply.
+  """
+  # Importing the modules registers their configurables.
+  from logit_gan import discriminator, generator  # noqa: F401
+  training: dict[str, Any] = {}
+  for name in gin_files:
+    path = find_gin_file(name)
+    logging.info("Parsing gin file %s", path)
+    _apply(path.read_text(), str(path), path.parent, training)
+  if gin_bindings:
+    _apply("\n".join(gin_bindings), "--gin_bindings", pathlib.Path(os.getcwd()),
+           training)
+  return training

@@ -1,0 +1,41 @@
+"""logit_gan: feedforward inversion of classifier logits (Teterwak et al. 2021)."""
+
+import pathlib
+
+import setuptools
+
+ROOT = pathlib.Path(__file__).parent
+CONSOLE_SCRIPTS = {
+    "describe_models": "logit_gan.cli.describe_models:run",
+}
+
+setuptools.setup(
+    name="logit_gan",
+    version="0.1.0",
+    description=("Reconstruct images from a frozen classifier's logits with a "
+                 "logit-conditioned BigGAN (Keras 3 / TensorFlow 2)."),
+    long_description=(ROOT / "README.md").read_text(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=setuptools.find_packages(include=["logit_gan", "logit_gan.*"]),
+    # tensorflow-cpu here; GPU users install tensorflow[and-cuda] instead
+    # (see README). tensorflow-addons is deliberately absent: it is end-of-life
+    # and does not import under Keras 3.
+    install_requires=[
+        "tensorflow-cpu>=2.21,<2.22; platform_machine=='x86_64'",
+        "tensorflow>=2.21,<2.22; platform_machine!='x86_64'",
+        "keras>=3.10,<4",
+        "gin-config>=0.5",
+        "tensorflow-datasets>=4.9",
+        "absl-py>=2.1",
+        "numpy>=1.26",
+    ],
+    extras_require={"test": ["pytest>=8", "pytest-xdist>=3.5"]},
+    entry_points={"console_scripts": [
+        f"logit_gan_{name}={target}" for name, target in CONSOLE_SCRIPTS.items()
+    ]},
+    data_files=[("share/logit_gan/gin_configs",
+                 [str(p) for p in (ROOT / "gin_configs").glob("*.gin")]),
+                ("share/logit_gan/gin_configs/compare_gan",
+                 [str(p) for p in (ROOT / "gin_configs/compare_gan").glob("*.gin")])],
+)

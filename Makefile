@@ -23,7 +23,7 @@ demo: $(INSTALLED)
 	$(PY) bin/describe_models --gin_file=tiny.gin --num_classes=10
 
 test: $(INSTALLED)
-	$(PY) -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider --durations=10 tests
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -p no:cacheprovider --durations=10 tests
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -85,11 +85,7 @@ class Discriminator(keras.Model):
     self._sn = dict(spectral_norm=spectral_norm, singular_value=singular_value,
                     initializer=init)
     self.final_fc = layers.SNDense(1, name="final_fc", **self._sn)
-    self.embedding = (layers.SNDense(
-        0, use_bias=False, spectral_norm=spectral_norm,
-        singular_value=singular_value,
-        initializer=keras.initializers.GlorotNormal(), name="embedding")
-                      if project_labels else None)
+    self.embedding = None
     self.blocks = None
     if resolution is not None:
       self._make_blocks(resolution)
@@ -100,8 +96,10 @@ class Discriminator(keras.Model):
         self._blocks_with_attention, len(channels), ("B1",), "Discriminator")
     self.resolution = resolution
     self.features_dim = channels[-1]
-    if self.embedding is not None:
-      self.embedding.units = self.features_dim
+    if self.project_labels:
+      self.embedding = layers.SNDense(
+          self.features_dim, use_bias=False, name="embedding",
+          **{**self._sn, "initializer": keras.initializers.GlorotNormal()})
     blocks, attention_layers = [], {}
     in_channels = [3] + channels[:-1]
     for i, (c_in, c_out) in enumerate(zip(in_channels, channels)):

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from logit_gan import describe
 from logit_gan import layers
+from logit_gan import layers
 from logit_gan.discriminator import Discriminator
 from logit_gan.generator import Generator
 
@@ -343,3 +344,27 @@ def test_bad_constructor_arguments():
     Generator(resolution=32, blocks_with_attention="B7")
   with pytest.raises(ValueError, match="singular_value"):
     Generator(singular_value="middle").build_for(3)
+
+
+def test_every_normalized_kernel_has_spectral_norm_one():
+  """After enough power iterations (one per training call), each normalized
+  kernel of G and D, viewed as [prod(shape[:-1]), out] as compare_gan does,
+  has largest singular value 1."""
+  generator = Generator(ch=8, resolution=32, initializer="normal").build_for(5)
+  discriminator = Discriminator(ch=8, initializer="normal").build_for(5, 32)
+  sn_layers = (layers.spectral_norm_layers(generator)
+               + layers.spectral_norm_layers(discriminator))
+  assert len(sn_layers) > 30
+
+  @tf.function
+  def power_iteration():
+    for layer in sn_layers:
+      layer.singular_value_estimate(training=True)
+
+  for _ in range(200):
+    power_iteration()
+  for layer in sn_layers:
+    kernel = layer.effective_kernel().numpy()
+    top = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]),
+                        compute_uv=False)[0]
+    assert abs(top - 1.0) < 1e-2, (layer.path, top)

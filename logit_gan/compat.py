@@ -10,6 +10,7 @@ such a file is either
   * checked against the one value we support (`FIXED_VALUES`), or
   * recorded as a training binding (`TRAINING_BINDINGS`), which the trainer
     consumes; until it exists they are returned, not applied.
+Bindings whose compare_gan name is also ours (`dataset.name`) pass through.
 Anything else that is not a native logit_gan binding is an error.
 """
 
@@ -87,7 +88,7 @@ TRAINING_BINDINGS = frozenset({
     "ModularGAN.g_optimizer_fn", "ModularGAN.g_use_ema",
     "ModularGAN.ema_decay", "ModularGAN.ema_start_step",
     "options.batch_size", "options.disc_iters", "options.training_steps",
-    "options.lamba", "dataset.name", "loss.fn", "penalty.fn",
+    "options.lamba", "loss.fn", "penalty.fn",
     "z.distribution_fn", "eval_z.distribution_fn",
     "run_config.iterations_per_loop", "run_config.save_checkpoints_steps",
     "run_config.tf_random_seed", "run_config.keep_checkpoint_max",

@@ -50,6 +50,8 @@ def test_paper_config_builds_the_paper_networks():
   assert training["options.disc_iters"] == 2
   assert training["ModularGAN.g_lr"] == 0.0001
   assert training["loss.fn"] == compat.Reference("hinge")
+  # dataset.name is a logit_gan name too: it binds directly.
+  assert gin.query_parameter("dataset.name") == "imagenet_64"
 
 
 def flipped_paper_config(tmp_path):

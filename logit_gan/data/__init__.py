@@ -1,0 +1,1 @@
+"""Datasets: tf.data pipelines and the offline `shapes` TFDS dataset."""

@@ -1,0 +1,177 @@
+"""tf.data pipelines: (image in [-1, 1], label) batches for every dataset.
+
+One function, `dataset`, serves the paper's data and the offline data:
+
+  name            TFDS source                               size  classes
+  imagenet_64     imagenet_resized/64x64                    64    1000
+                  (or downsampled_imagenet/64x64: no labels, label -1)
+  cifar100        cifar100                                  32    100
+  mnist           mnist (grey, repeated to RGB)             28    10
+  fashion_mnist   fashion_mnist (grey, repeated to RGB)     28    10
+  shapes          logit_gan_shapes/<32|64> (built locally)  32/64 10
+  shapes_ood      logit_gan_shapes/ood_<32|64>              32/64 OOD
+
+Images are centre-cropped to a square and resized (area averaging when
+shrinking, bilinear when enlarging) to `resolution` when their size differs.
+The paper reconstructs CIFAR-100, MNIST and FashionMNIST with a model trained
+on 64x64 ImageNet: give `resolution=64` for those.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+from absl import logging
+import gin
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+  """Where a dataset name's examples come from in TFDS."""
+  tfds_names: tuple[str, ...]  # Tried in order; the first prepared one wins.
+  native_size: Optional[int]
+  splits: dict[str, str]  # Our split name -> the TFDS split.
+  download_hint: str
+  shapes_config: Optional[str] = None  # For the package's own dataset.
+
+
+_TRAIN_TEST = {"train": "train", "test": "test"}
+SOURCES = {
+    "imagenet_64": Source(
+        ("imagenet_resized/64x64", "downsampled_imagenet/64x64"), 64,
+        {"train": "train", "test": "validation", "validation": "validation"},
+        "ImageNet needs a manual download: get the 64x64 downsampled "
+        "ImageNet (image-net.org, 'Downsampled ImageNet 64x64'), then run "
+        "`tfds build imagenet_resized/64x64 --data_dir=DIR "
+        "--manual_dir=WHERE_YOU_PUT_IT` on a machine with the files, and "
+        "pass --data_dir=DIR"),
+    "cifar100": Source(("cifar100",), 32, _TRAIN_TEST,
+                       "run `tfds build cifar100 --data_dir=DIR` on a "
+                       "machine with internet access, then pass --data_dir=DIR"),
+    "mnist": Source(("mnist",), 28, _TRAIN_TEST,
+                    "run `tfds build mnist --data_dir=DIR` on a machine with "
+                    "internet access, then pass --data_dir=DIR"),
+    "fashion_mnist": Source(("fashion_mnist",), 28, _TRAIN_TEST,
+                            "run `tfds build fashion_mnist --data_dir=DIR` on "
+                            "a machine with internet access, then pass "
+                            "--data_dir=DIR"),
+    "shapes": Source((), None, _TRAIN_TEST, "", shapes_config="{resolution}"),
+    "shapes_ood": Source((), None, {"test": "test", "train": "train"}, "",
+                         shapes_config="ood_{resolution}"),
+}
+
+
+class DatasetNotFoundError(FileNotFoundError):
+  """A dataset is not prepared in the data directory."""
+
+
+def to_model_range(image: tf.Tensor) -> tf.Tensor:
+  """uint8 [0, 255] -> float32 [-1, 1]."""
+  return tf.cast(image, tf.float32) / 127.5 - 1.0
+
+
+def to_uint8(image: tf.Tensor) -> tf.Tensor:
+  """float [-1, 1] -> uint8 [0, 255], rounded and clipped."""
+  return tf.cast(tf.clip_by_value(tf.round((image + 1.0) * 127.5), 0, 255),
+                 tf.uint8)
+
+
+def square_resize(image: tf.Tensor, resolution: int) -> tf.Tensor:
+  """Centre-crops an [H, W, C] image to a square and resizes it."""
+  shape = tf.shape(image)
+  side = tf.minimum(shape[0], shape[1])
+  image = tf.image.resize_with_crop_or_pad(image, side, side)
+  shrinking = side > resolution
+  return tf.cond(
+      shrinking,
+      lambda: tf.image.resize(image, [resolution, resolution], method="area"),
+      lambda: tf.image.resize(image, [resolution, resolution],
+                              method="bilinear"))
+
+
+def _prepare_example(example: dict, resolution: int) -> tuple:
+  image = example["image"]
+  if image.shape[-1] == 1:
+    image = tf.image.grayscale_to_rgb(image)
+  image = to_model_range(image)
+  if image.shape[0] != resolution or image.shape[1] != resolution:
+    image = square_resize(image, resolution)
+  image = tf.ensure_shape(image, [resolution, resolution, 3])
+  label = tf.cast(example.get("label", tf.constant(-1)), tf.int32)
+  return image, label
+
+
+def _builder(name: str, resolution: int, data_dir: Optional[str]):
+  source = SOURCES[name]
+  if source.shapes_config is not None:
+    from logit_gan.data import shapes  # Registers the builder.
+    config = source.shapes_config.format(resolution=resolution)
+    builder = tfds.builder(f"{shapes.NAME}/{config}", data_dir=data_dir)
+    if not builder.is_prepared():
+      logging.info("Building %s/%s in %s (generated locally, no download).",
+                   shapes.NAME, config, builder.data_dir)
+      builder.download_and_prepare()
+    return builder
+  builders = [tfds.builder(n, data_dir=data_dir) for n in source.tfds_names]
+  prepared = [b for b in builders if b.is_prepared()]
+  return prepared[0] if prepared else builders[0]
+
+
+@gin.configurable("dataset", denylist=["split", "input_context"])
+def dataset(name: str = "imagenet_64", *, split: str = "train",
+            resolution: int = 64, batch_size: int = 64,
+            data_dir: Optional[str] = None, shuffle: bool = True,
+            repeat: Optional[bool] = None, seed: int = 0,
+            shuffle_buffer: int = 10_000,
+            input_context: Optional[tf.distribute.InputContext] = None,
+            drop_remainder: bool = True) -> tf.data.Dataset:
+  """Batched, prefetched (images [B, R, R, 3] in [-1, 1], labels [B] int32).
+
+  Args:
+    name: one of `SOURCES` (gin: `dataset.name`, as in the paper's config).
+    split: 'train' or 'test' ('test' is ImageNet's validation split).
+    resolution: output size R.
+    batch_size: the global batch; with `input_context`, each input pipeline
+      yields its per-replica share.
+    data_dir: TFDS data directory (None: TFDS's default, ~/tensorflow_datasets).
+    shuffle, repeat: repeat defaults to True for 'train', False otherwise.
+    seed: shuffling seed (offset per input pipeline).
+    input_context: from `strategy.distribute_datasets_from_function`; files
+      are sharded across input pipelines.
+  """
+  if name not in SOURCES:
+    raise ValueError(f"Unknown dataset {name!r}; choose one of "
+                     f"{sorted(SOURCES)}.")
+  source = SOURCES[name]
+  if split not in source.splits:
+    raise ValueError(f"Dataset {name!r} has splits {sorted(source.splits)}, "
+                     f"not {split!r}.")
+  builder = _builder(name, resolution, data_dir)
+  repeat = split == "train" if repeat is None else repeat
+  per_replica_batch = batch_size
+  pipeline_seed = seed
+  if input_context is not None:
+    per_replica_batch = input_context.get_per_replica_batch_size(batch_size)
+    pipeline_seed = seed + input_context.input_pipeline_id
+  read_config = tfds.ReadConfig(input_context=input_context,
+                                shuffle_seed=pipeline_seed)
+  try:
+    examples = builder.as_dataset(split=source.splits[split],
+                                  shuffle_files=shuffle,
+                                  read_config=read_config)
+  except AssertionError as error:  # TFDS's "could not find data" error.
+    raise DatasetNotFoundError(
+        f"Dataset {name!r} ({builder.name}) is not prepared in "
+        f"{builder.data_dir_root}: {source.download_hint}.") from error
+  if shuffle:
+    examples = examples.shuffle(shuffle_buffer, seed=pipeline_seed)
+  if repeat:
+    examples = examples.repeat()
+  examples = examples.map(lambda e: _prepare_example(e, resolution),
+                          num_parallel_calls=tf.data.AUTOTUNE,
+                          deterministic=True)
+  return examples.batch(per_replica_batch,
+                        drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,70 @@
+"""Input pipelines on TFDS mock data, and the missing-dataset error."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from logit_gan.data import pipeline
+
+
+@pytest.mark.parametrize("name,resolution", [
+    ("imagenet_64", 64), ("cifar100", 32), ("cifar100", 64), ("mnist", 64),
+    ("fashion_mnist", 32)])
+def test_batches_in_model_range(tmp_path, name, resolution):
+  with tfds.testing.mock_data(num_examples=12):
+    ds = pipeline.dataset(name, split="test", resolution=resolution,
+                          batch_size=4, data_dir=str(tmp_path))
+    images, labels = next(iter(ds))
+  assert images.shape == (4, resolution, resolution, 3)
+  assert images.dtype == tf.float32 and labels.dtype == tf.int32
+  assert -1.0 <= images.numpy().min() and images.numpy().max() <= 1.0
+  assert images.numpy().std() > 0.05  # Not a constant image.
+
+
+def test_grey_images_become_equal_rgb_channels(tmp_path):
+  with tfds.testing.mock_data(num_examples=4):
+    images, _ = next(iter(pipeline.dataset(
+        "mnist", split="train", resolution=28, batch_size=2,
+        data_dir=str(tmp_path), shuffle=False)))
+  np.testing.assert_array_equal(images[..., 0], images[..., 1])
+  np.testing.assert_array_equal(images[..., 0], images[..., 2])
+
+
+def test_range_conversion_round_trips():
+  pixels = tf.range(256, dtype=tf.int32)
+  back = pipeline.to_uint8(pipeline.to_model_range(tf.cast(pixels, tf.uint8)))
+  np.testing.assert_array_equal(back.numpy(), np.arange(256))
+  assert pipeline.to_model_range(tf.constant([0, 255], tf.uint8)).numpy(
+  ).tolist() == [-1.0, 1.0]
+
+
+def test_square_resize_crops_the_centre():
+  image = np.zeros((4, 8, 1), np.float32)
+  image[:, 2:6] = 1.0  # The centre square is all ones, the sides zeros.
+  resized = pipeline.square_resize(tf.constant(image), 2).numpy()
+  np.testing.assert_allclose(resized, np.ones((2, 2, 1)))
+
+
+def test_sharded_per_replica_batches(tmp_path):
+  context = tf.distribute.InputContext(num_input_pipelines=2,
+                                       input_pipeline_id=1,
+                                       num_replicas_in_sync=2)
+  with tfds.testing.mock_data(num_examples=16):
+    images, _ = next(iter(pipeline.dataset(
+        "cifar100", split="train", resolution=32, batch_size=8,
+        data_dir=str(tmp_path), input_context=context)))
+  assert images.shape[0] == 4  # The global batch of 8 over 2 replicas.
+
+
+def test_missing_dataset_says_what_to_download(tmp_path):
+  with pytest.raises(pipeline.DatasetNotFoundError,
+                     match=r"cifar100.*not prepared.*tfds build cifar100"):
+    pipeline.dataset("cifar100", split="test", data_dir=str(tmp_path))
+
+
+def test_bad_name_and_split():
+  with pytest.raises(ValueError, match="Unknown dataset 'imagenet'"):
+    pipeline.dataset("imagenet")
+  with pytest.raises(ValueError, match="splits"):
+    pipeline.dataset("mnist", split="validation")

@@ -1,0 +1,213 @@
+"""A cache of a frozen classifier's logits over a dataset split.
+
+GAN training conditions on z = Phi(x) for every real image; the classifier
+is frozen, so its logits can be computed once and read back with the images
+instead of running it at every step. A cache directory holds
+
+  cache.json               what made it: classifier name and fingerprint,
+                           dataset name, split and resolution, and counts
+  shard-00000-of-0000N.tfrecord   (image uint8 [R, R, 3], logits float32
+                           [n_c], label int64) examples
+
+Images are stored as uint8, and the logits are computed from exactly the
+stored pixels, so reading the cache gives the logits the classifier gives
+for the images read. Reading checks the classifier's fingerprint (its logits
+on a fixed probe batch) and the dataset against the request, and refuses a
+mismatch rather than training a GAN on another classifier's logits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import pathlib
+from typing import Callable, Iterable, Optional
+
+from absl import logging
+import keras
+import numpy as np
+import tensorflow as tf
+
+from logit_gan.data import pipeline
+
+METADATA = "cache.json"
+FORMAT_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetId:
+  name: str
+  split: str
+  resolution: int
+
+
+@dataclasses.dataclass(frozen=True)
+class CacheInfo:
+  classifier_name: str
+  classifier_fingerprint: str
+  dataset: DatasetId
+  num_classes: int
+  num_examples: int
+  shards: tuple[str, ...]
+  format_version: int = FORMAT_VERSION
+
+  def to_json(self) -> str:
+    return json.dumps(dataclasses.asdict(self), indent=2)
+
+  @classmethod
+  def from_json(cls, text: str) -> "CacheInfo":
+    fields = json.loads(text)
+    fields["dataset"] = DatasetId(**fields["dataset"])
+    fields["shards"] = tuple(fields["shards"])
+    return cls(**fields)
+
+
+class CacheMismatchError(ValueError):
+  """The cache was made by another classifier or from another dataset."""
+
+
+def fingerprint(classifier: Callable, resolution: int) -> str:
+  """A hash of the classifier's logits on a fixed probe batch.
+
+  Weights-agnostic (works for SavedModels too): two classifiers that agree on
+  8 fixed random images to 3 decimals get the same fingerprint.
+  """
+  probe = tf.random.stateless_uniform([8, resolution, resolution, 3],
+                                      seed=[20210, 7], minval=-1, maxval=1)
+  logits = np.asarray(classifier(probe), np.float64)
+  rounded = np.round(logits, 3) + 0.0  # + 0.0 turns -0.0 into 0.0.
+  return hashlib.sha256(rounded.tobytes()).hexdigest()[:16]
+
+
+def _serialize(image: np.ndarray, logits: np.ndarray, label: int) -> bytes:
+  feature = {
+      "image": tf.train.Feature(bytes_list=tf.train.BytesList(
+          value=[image.tobytes()])),
+      "logits": tf.train.Feature(float_list=tf.train.FloatList(value=logits)),
+      "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
+  }
+  return tf.train.Example(features=tf.train.Features(
+      feature=feature)).SerializeToString()
+
+
+def write(classifier: Callable, batches: Iterable, directory: str, *,
+          classifier_name: str, dataset: DatasetId,
+          examples_per_shard: int = 10_000,
+          total_batches: Optional[int] = None) -> CacheInfo:
+  """Runs `classifier` once over `batches` of (images in [-1, 1], labels)
+  and writes the cache to `directory` (created; must not hold a cache)."""
+  out = pathlib.Path(directory)
+  if (out / METADATA).exists():
+    raise FileExistsError(f"{out} already holds a logit cache; remove it or "
+                          "choose another directory.")
+  out.mkdir(parents=True, exist_ok=True)
+  classify = tf.function(classifier)
+  progress = keras.utils.Progbar(total_batches, unit_name="batch")
+  shard_paths, writer, count, num_classes = [], None, 0, None
+  try:
+    for images, labels in batches:
+      pixels = pipeline.to_uint8(images)
+      logits = classify(pipeline.to_model_range(pixels)).numpy()
+      if logits.ndim != 2:
+        raise ValueError(f"The classifier returned logits of shape "
+                         f"{logits.shape}; expected [B, n_c].")
+      num_classes = logits.shape[1]
+      for image, row, label in zip(pixels.numpy(), logits, labels.numpy()):
+        if count % examples_per_shard == 0:
+          if writer is not None:
+            writer.close()
+          shard_paths.append(out / f"shard-{len(shard_paths):05d}.tfrecord")
+          writer = tf.io.TFRecordWriter(str(shard_paths[-1]))
+        writer.write(_serialize(image, row, int(label)))
+        count += 1
+      progress.add(1)
+  finally:
+    if writer is not None:
+      writer.close()
+  if not count:
+    raise ValueError("No examples to cache: the dataset is empty.")
+  names = tuple(p.name for p in shard_paths)
+  info = CacheInfo(classifier_name=classifier_name,
+                   classifier_fingerprint=fingerprint(classifier,
+                                                      dataset.resolution),
+                   dataset=dataset, num_classes=int(num_classes),
+                   num_examples=count, shards=names)
+  (out / METADATA).write_text(info.to_json())
+  logging.info("Cached logits of %d examples from %s in %s", count,
+               classifier_name, out)
+  return info
+
+
+def read_info(directory: str) -> CacheInfo:
+  path = pathlib.Path(directory) / METADATA
+  if not path.exists():
+    raise FileNotFoundError(
+        f"No logit cache in {directory} ({METADATA} is missing). Make one "
+        "with logit_gan.data.logit_cache.write (bin/cache_logits).")
+  try:
+    return CacheInfo.from_json(path.read_text())
+  except (ValueError, TypeError, KeyError) as error:
+    raise ValueError(f"{path} is corrupt ({error}); delete the cache "
+                     "directory and write it again.") from error
+
+
+def check(info: CacheInfo, *, classifier_name: str,
+          classifier_fingerprint: Optional[str], dataset: DatasetId) -> None:
+  """Raises CacheMismatchError unless the cache was made as requested."""
+  problems = []
+  if info.classifier_name != classifier_name:
+    problems.append(f"classifier {info.classifier_name!r}, not "
+                    f"{classifier_name!r}")
+  if (classifier_fingerprint is not None
+      and info.classifier_fingerprint != classifier_fingerprint):
+    problems.append("a classifier with other weights (fingerprint "
+                    f"{info.classifier_fingerprint}, this one "
+                    f"{classifier_fingerprint})")
+  if info.dataset != dataset:
+    problems.append(f"dataset {info.dataset}, not {dataset}")
+  if problems:
+    raise CacheMismatchError(
+        "The logit cache was made with " + "; ".join(problems)
+        + ". Write a new cache for this classifier and dataset.")
+
+
+def read(directory: str, *, classifier_name: str,
+         classifier_fingerprint: Optional[str], dataset: DatasetId,
+         batch_size: int, shuffle: bool = True, repeat: bool = True,
+         seed: int = 0, input_context=None) -> tf.data.Dataset:
+  """(images [B, R, R, 3] in [-1, 1], logits [B, n_c], labels [B]) batches
+  from a cache, after checking it was made by this classifier and dataset."""
+  info = read_info(directory)
+  check(info, classifier_name=classifier_name,
+        classifier_fingerprint=classifier_fingerprint, dataset=dataset)
+  resolution, n_c = dataset.resolution, info.num_classes
+  spec = {"image": tf.io.FixedLenFeature([], tf.string),
+          "logits": tf.io.FixedLenFeature([n_c], tf.float32),
+          "label": tf.io.FixedLenFeature([], tf.int64)}
+
+  def parse(record):
+    example = tf.io.parse_single_example(record, spec)
+    image = tf.reshape(tf.io.decode_raw(example["image"], tf.uint8),
+                       [resolution, resolution, 3])
+    return (pipeline.to_model_range(image), example["logits"],
+            tf.cast(example["label"], tf.int32))
+
+  files = [str(pathlib.Path(directory) / s) for s in info.shards]
+  ds = tf.data.Dataset.from_tensor_slices(files)
+  per_replica_batch = batch_size
+  if input_context is not None:
+    ds = ds.shard(input_context.num_input_pipelines,
+                  input_context.input_pipeline_id)
+    per_replica_batch = input_context.get_per_replica_batch_size(batch_size)
+    seed += input_context.input_pipeline_id
+  # Unshuffled reads keep the written order: one file at a time.
+  ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=4 if shuffle else 1,
+                     num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  if shuffle:
+    ds = ds.shuffle(10_000, seed=seed)
+  if repeat:
+    ds = ds.repeat()
+  ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  return ds.batch(per_replica_batch, drop_remainder=repeat).prefetch(
+      tf.data.AUTOTUNE)

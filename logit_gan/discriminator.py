@@ -129,6 +129,8 @@ class Discriminator(keras.Model):
             training=training),
         tf.TensorSpec((None,) + self.image_shape),
         tf.TensorSpec([None, self.num_classes]))
+    layers.log_parameters(self, f"{self.resolution}x{self.resolution}, "
+                          f"n_c {self.num_classes}")
 
   def build_for(self, num_classes: int,
                 resolution: Optional[int] = None) -> "Discriminator":

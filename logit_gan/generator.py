@@ -149,6 +149,8 @@ class Generator(keras.Model):
     layers.build_by_tracing(self.forward,
                             tf.TensorSpec([None, self.num_classes]),
                             tf.TensorSpec([None, self.z_dim]))
+    layers.log_parameters(self, f"{self.resolution}x{self.resolution}, "
+                          f"n_c {self.num_classes}, z_dim {self.z_dim}")
 
   def build_for(self, num_classes: int) -> "Generator":
     """Creates the weights for logits of width `num_classes`, running nothing."""

@@ -27,6 +27,7 @@ gradient, as in the SN-GAN paper and compare_gan.
 from __future__ import annotations
 
 import math
+from absl import logging
 import keras
 import tensorflow as tf
 
@@ -487,3 +488,13 @@ def build_by_tracing(forward, *specs: tf.TensorSpec) -> None:
     return forward(*args, training=False)
 
   tf.function(call).get_concrete_function(*specs)
+
+
+def log_parameters(model: keras.layers.Layer, what: str) -> None:
+  """Logs a built network's trainable parameter count, per top-level layer."""
+  counts = {layer.name: sum(int(tf.size(w)) for w in layer.trainable_weights)
+            for layer in model._flatten_layers(include_self=False,
+                                               recursive=False)}
+  logging.info("%s (%s): %s trainable parameters (%s)", model.name, what,
+               f"{sum(counts.values()):,}",
+               ", ".join(f"{k} {v:,}" for k, v in counts.items() if v))

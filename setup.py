@@ -7,6 +7,7 @@ import setuptools
 ROOT = pathlib.Path(__file__).parent
 CONSOLE_SCRIPTS = {
     "describe_models": "logit_gan.cli.describe_models:run",
+    "train_classifier": "logit_gan.cli.train_classifier:run",
 }
 
 setuptools.setup(
@@ -34,8 +35,9 @@ setuptools.setup(
     entry_points={"console_scripts": [
         f"logit_gan_{name}={target}" for name, target in CONSOLE_SCRIPTS.items()
     ]},
-    data_files=[("share/logit_gan/gin_configs",
-                 [str(p) for p in (ROOT / "gin_configs").glob("*.gin")]),
-                ("share/logit_gan/gin_configs/compare_gan",
-                 [str(p) for p in (ROOT / "gin_configs/compare_gan").glob("*.gin")])],
+    data_files=[
+        (f"share/logit_gan/{folder.relative_to(ROOT)}",
+         [str(p.relative_to(ROOT)) for p in folder.glob("*.gin")])
+        for folder in [ROOT / "gin_configs", *(ROOT / "gin_configs").iterdir()]
+        if folder.is_dir()],
 )

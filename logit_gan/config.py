@@ -123,6 +123,7 @@ def parse(gin_files: Sequence[str] = (), gin_bindings: Sequence[str] = ()
   """
   # Importing the modules registers their configurables.
   from logit_gan import discriminator, generator  # noqa: F401
+  from logit_gan.classifiers import training, zoo  # noqa: F401
   from logit_gan.data import pipeline  # noqa: F401
   training: dict[str, Any] = {}
   for name in gin_files:

@@ -28,6 +28,9 @@ setuptools.setup(
         "keras>=3.10,<4",
         "gin-config>=0.5",
         "tensorflow-datasets>=4.9",
+        # TFDS 4.9.10 imports it when preparing any dataset but declares it
+        # only for Python < 3.9 (tensorflow/datasets#11212).
+        "importlib_resources",
         "absl-py>=2.1",
         "numpy>=1.26",
     ],

@@ -177,8 +177,8 @@ _HEART_K = 0.74  # Half the square's diagonal.
 _HEART_BOTTOM = -1.1035 * _HEART_K  # Centres the heart vertically.
 _HEART_SQUARE = np.array(
     [(0.0, _HEART_BOTTOM), (_HEART_K, _HEART_BOTTOM + _HEART_K),
-     (0.0, _HEART_BOTTOM + 2 * _HEART_K), (-_HEART_K, _HEART_BOTTOM + _HEART_K)],
-    np.float32)
+     (0.0, _HEART_BOTTOM + 2 * _HEART_K),
+     (-_HEART_K, _HEART_BOTTOM + _HEART_K)], np.float32)
 
 
 def _ellipse(x, y, *, semi_axes=(1.0, 0.5)):

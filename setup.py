@@ -8,6 +8,7 @@ ROOT = pathlib.Path(__file__).parent
 CONSOLE_SCRIPTS = {
     "describe_models": "logit_gan.cli.describe_models:run",
     "train_classifier": "logit_gan.cli.train_classifier:run",
+    "cache_logits": "logit_gan.cli.cache_logits:run",
 }
 
 setuptools.setup(

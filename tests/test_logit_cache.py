@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_datasets as tfds
 
 from logit_gan.data import logit_cache
 from logit_gan.data import pipeline
@@ -93,3 +94,23 @@ def test_rejects_non_2d_classifier_output(tmp_path):
   with pytest.raises(ValueError, match=r"expected \[B, n_c\]"):
     logit_cache.write(flat, batches(), str(tmp_path / "c"),
                       classifier_name="flat", dataset=DATASET)
+
+
+def test_cache_split_over_a_pipeline_equals_fresh_logits(tmp_path):
+  from logit_gan.classifiers import zoo
+  keras.utils.set_random_seed(0)
+  classifier = zoo.Classifier.from_keras(
+      zoo.small_resnet(100, resolution=32, width=8), name="mini",
+      input_size=32)
+  with tfds.testing.mock_data(num_examples=10):
+    info = logit_cache.cache_split(classifier, str(tmp_path / "c"),
+                                   dataset_name="cifar100", split="test",
+                                   resolution=32, batch_size=4,
+                                   data_dir=str(tmp_path / "data"))
+  assert info.num_examples == 10 and info.classifier_name == "mini"
+  images, logits, _ = next(iter(logit_cache.read(
+      str(tmp_path / "c"), classifier_name="mini",
+      classifier_fingerprint=logit_cache.fingerprint(classifier, 32),
+      dataset=logit_cache.DatasetId("cifar100", "test", 32), batch_size=10,
+      shuffle=False, repeat=False)))
+  np.testing.assert_allclose(logits, classifier(images), rtol=1e-4, atol=1e-4)

@@ -211,3 +211,17 @@ def read(directory: str, *, classifier_name: str,
   ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
   return ds.batch(per_replica_batch, drop_remainder=repeat).prefetch(
       tf.data.AUTOTUNE)
+
+
+def cache_split(classifier, output_dir: str, *, dataset_name: str, split: str,
+                resolution: int, batch_size: int = 250,
+                data_dir: Optional[str] = None) -> CacheInfo:
+  """Runs a `logit_gan.classifiers.zoo.Classifier` once over a dataset split
+  and writes its logit cache to `output_dir` (bin/cache_logits)."""
+  batches = pipeline.dataset(dataset_name, split=split, resolution=resolution,
+                             batch_size=batch_size, data_dir=data_dir,
+                             shuffle=False, repeat=False,
+                             drop_remainder=False)
+  return write(classifier, batches, output_dir,
+               classifier_name=classifier.name,
+               dataset=DatasetId(dataset_name, split, resolution))

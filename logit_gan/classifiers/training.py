@@ -88,23 +88,15 @@ def _train_step_fn(model, optimizer, attack: Attack):
 
 def evaluate(model, dataset: tf.data.Dataset, attack: Optional[Attack] = None,
              max_examples: Optional[int] = None) -> float:
-  """Accuracy over `dataset` batches, on attacked images if `attack`."""
-  attack = attack or Attack(method="none")
-  model_fn = _inference(model)
+  """Accuracy over `dataset` batches, on attacked images if `attack`.
 
-  @tf.function
-  def correct(images, labels, seed):
-    images = attack(model_fn, images, labels, seed)
-    predictions = tf.argmax(model_fn(images), -1, output_type=tf.int32)
-    return tf.reduce_sum(tf.cast(tf.equal(predictions, labels), tf.int32))
-
-  hits = total = 0
-  for i, (images, labels) in enumerate(dataset):
-    hits += int(correct(images, labels, tf.constant([i, 1], tf.int32)))
-    total += int(labels.shape[0])
-    if max_examples and total >= max_examples:
-      break
-  return hits / max(total, 1)
+  The attack's random start is seeded, so the number is reproducible."""
+  attacked = None
+  if attack is not None and attack.method != "none":
+    seed = tf.constant([0, 1], tf.int32)
+    attacked = lambda fn, images, labels: attack(fn, images, labels, seed)
+  return adversarial.adversarial_accuracy(_inference(model), dataset,
+                                          attacked, max_examples=max_examples)
 
 
 @gin.configurable("train_classifier", denylist=["output_dir"])

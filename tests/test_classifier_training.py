@@ -19,6 +19,7 @@ def test_train_writes_classifier_metrics_and_config(tmp_path, method):
         str(tmp_path), dataset_name="cifar100", resolution=32,
         data_dir=str(tmp_path / "data"), num_classes=100, steps=3,
         batch_size=8, adversarial_training=attack,
+        clean_warmup_steps=1, epsilon_ramp_steps=2,
         eval_attack=training.Attack(epsilon=0.1, step_size=0.05, steps=2),
         eval_examples=16)
   saved = json.loads((tmp_path / "metrics.json").read_text())
@@ -44,3 +45,23 @@ def test_gin_selects_adversarial_training(tmp_path):
   """)
   bound = gin.query_parameter("train_classifier.adversarial_training")
   assert bound.selector == "Attack"
+
+
+def test_attack_strength_is_zero_in_warmup_then_ramps_linearly():
+  strengths = [training.attack_strength(step, 2, 4) for step in range(8)]
+  assert strengths == [0.0, 0.0, 0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+  assert training.attack_strength(0, 0, 0) == 1.0
+
+
+def test_attack_strength_scales_the_budget():
+  import numpy as np
+  import tensorflow as tf
+  model = zoo.small_resnet(10, resolution=32, width=4)
+  images = tf.random.stateless_uniform([4, 32, 32, 3], [1, 2], -0.5, 0.5)
+  labels = tf.constant([0, 1, 2, 3])
+  attack = training.Attack(method="pgd", epsilon=0.2, step_size=0.1, steps=3)
+  model_fn = lambda x: model(x, training=False)
+  half = attack(model_fn, images, labels, tf.constant([0, 1]), strength=0.5)
+  full = attack(model_fn, images, labels, tf.constant([0, 1]))
+  assert np.max(np.abs(half - images)) <= 0.1 + 1e-6
+  assert np.max(np.abs(full - images)) > 0.1 + 1e-3

@@ -51,15 +51,17 @@ class Attack:
       raise ValueError(f"Attack method {self.method!r} is not one of "
                        f"{ATTACKS}.")
 
-  def __call__(self, model_fn, images, labels, seed):
+  def __call__(self, model_fn, images, labels, seed, strength=1.0):
+    """Attacked images; `strength` in [0, 1] scales epsilon and step size
+    (the epsilon ramp of adversarial training)."""
     if self.method == "pgd":
       return adversarial.pgd_attack(
-          model_fn, images, labels, epsilon=self.epsilon,
-          step_size=self.step_size, steps=self.steps,
+          model_fn, images, labels, epsilon=self.epsilon * strength,
+          step_size=self.step_size * strength, steps=self.steps,
           random_start=self.random_start, seed=seed)
     if self.method == "fgsm":
       return adversarial.fgsm_attack(model_fn, images, labels,
-                                     epsilon=self.epsilon)
+                                     epsilon=self.epsilon * strength)
     return images
 
 
@@ -71,8 +73,11 @@ def _train_step_fn(model, optimizer, attack: Attack):
   loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
   @tf.function
-  def step(images, labels, seed):
-    images = attack(_inference(model), images, labels, seed)
+  def step(images, labels, seed, strength):
+    images = tf.cond(
+        strength > 0,
+        lambda: attack(_inference(model), images, labels, seed, strength),
+        lambda: images)
     with tf.GradientTape() as tape:
       logits = model(images, training=True)
       loss = loss_fn(labels, logits)
@@ -99,6 +104,17 @@ def evaluate(model, dataset: tf.data.Dataset, attack: Optional[Attack] = None,
                                           attacked, max_examples=max_examples)
 
 
+def attack_strength(step: int, clean_warmup_steps: int,
+                    epsilon_ramp_steps: int) -> float:
+  """The fraction of the full attack budget used at `step`: 0 during the
+  clean warm-up, then a linear ramp to 1 over `epsilon_ramp_steps`."""
+  if step < clean_warmup_steps:
+    return 0.0
+  if epsilon_ramp_steps <= 0:
+    return 1.0
+  return min(1.0, (step - clean_warmup_steps + 1) / epsilon_ramp_steps)
+
+
 @gin.configurable("train_classifier", denylist=["output_dir"])
 def train(output_dir: str, *, dataset_name: str = "shapes",
           resolution: int = 32, data_dir: Optional[str] = None,
@@ -106,6 +122,7 @@ def train(output_dir: str, *, dataset_name: str = "shapes",
           steps: int = 2000, batch_size: int = 128,
           learning_rate: float = 2e-3, weight_decay: float = 1e-4,
           adversarial_training: Optional[Attack] = None,
+          clean_warmup_steps: int = 0, epsilon_ramp_steps: int = 0,
           eval_attack: Attack = Attack(), eval_examples: int = 2000,
           seed: int = 0) -> dict:
   """Trains a classifier and writes it, its metrics and its gin config.
@@ -119,6 +136,11 @@ def train(output_dir: str, *, dataset_name: str = "shapes",
       decay to 0 over `steps`.
     adversarial_training: an `Attack` (PGD or FGSM) for adversarial
       training; None trains on clean images.
+    clean_warmup_steps, epsilon_ramp_steps: adversarial training first
+      trains on clean images for `clean_warmup_steps`, then ramps the
+      attack's epsilon and step size linearly from 0 to full over
+      `epsilon_ramp_steps`. From scratch at full epsilon a small network
+      can stay at chance; the ramp avoids that.
     eval_attack: the attack reported as "PGD accuracy" on the test split.
     eval_examples: how many test examples the attacked evaluation uses.
   """
@@ -137,7 +159,9 @@ def train(output_dir: str, *, dataset_name: str = "shapes",
   progress = keras.utils.Progbar(steps, stateful_metrics=["loss", "accuracy"])
   start = time.time()
   for i, (images, labels) in enumerate(train_data.take(steps)):
-    loss, accuracy = step(images, labels, tf.constant([seed, i], tf.int32))
+    strength = attack_strength(i, clean_warmup_steps, epsilon_ramp_steps)
+    loss, accuracy = step(images, labels, tf.constant([seed, i], tf.int32),
+                          tf.constant(strength, tf.float32))
     if not np.isfinite(float(loss)):
       raise FloatingPointError(
           f"The classifier's loss became {float(loss)} at step {i}; lower "
@@ -158,6 +182,8 @@ def train(output_dir: str, *, dataset_name: str = "shapes",
       "adversarial_training": (dataclasses.asdict(adversarial_training)
                                if adversarial_training else None),
       "dataset": {"name": dataset_name, "resolution": resolution},
+      "clean_warmup_steps": clean_warmup_steps,
+      "epsilon_ramp_steps": epsilon_ramp_steps,
       "steps": steps, "batch_size": batch_size,
       "train_seconds": round(train_seconds, 1),
   }

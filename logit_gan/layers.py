@@ -480,14 +480,20 @@ def spectral_norm_layers(model: keras.layers.Layer) -> list[_SpectralNormKernel]
 
 
 def build_by_tracing(forward, *specs: tf.TensorSpec) -> None:
-  """Creates the weights behind `forward` by tracing one inference call
-  symbolically: no values are computed and no state changes."""
+  """Creates the weights behind `forward` by tracing one training call
+  symbolically: no values are computed and no state changes.
+
+  The trace runs in a Keras `StatelessScope`, which defers creating the
+  variables until the scope closes, outside the trace (a variable created
+  inside a tf.function cannot be mirrored by a distribution strategy), and
+  records the training call's updates instead of applying them."""
 
   @tf.autograph.experimental.do_not_convert
   def call(*args):
-    return forward(*args, training=False)
+    return forward(*args, training=True)
 
-  tf.function(call).get_concrete_function(*specs)
+  with keras.StatelessScope():
+    tf.function(call).get_concrete_function(*specs)
 
 
 def log_parameters(model: keras.layers.Layer, what: str) -> None:

@@ -1,0 +1,278 @@
+"""The logit-inversion GAN: G, D, the EMA of G, their optimizers, one step.
+
+One global step (compare_gan's ModularGAN, the paper's schedule):
+  1. `disc_iters` discriminator updates, each on a fresh batch of real
+     images x with their logits z = Φ(x) and fresh noise ε:
+     D learns to tell (x, z) from (G(z, ε), z);
+  2. one generator update on the logits of the last of those batches;
+  3. the EMA generator moves towards G (a copy of it before
+     `ema_start_step`).
+
+Under tf.distribute each replica runs its share of the global batch; every
+loss is a mean over that share divided by the number of replicas, so the
+gradients Keras' optimizers sum across replicas are those of the global
+mean. Noise is drawn statelessly from (seed, purpose, step, replica, ...):
+a resumed run repeats the uninterrupted one exactly.
+
+Inputs arrive as a dict per step: "images" [k*B, R, R, 3] in [-1, 1], and
+"logits" [k*B, n_c] when they were cached; otherwise the frozen classifier
+computes them inside the step.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import gin
+import keras
+import tensorflow as tf
+
+from logit_gan import losses
+from logit_gan import noise
+from logit_gan.discriminator import Discriminator
+from logit_gan.generator import Generator
+
+METRICS = ("d_loss", "d_loss_real", "d_loss_fake", "d_penalty", "g_loss",
+           "d_real", "d_fake")
+
+
+def _adam(learning_rate: float, beta1: float, beta2: float, name: str):
+  # epsilon 1e-8 as in TF1's AdamOptimizer, which compare_gan used.
+  return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta1,
+                               beta_2=beta2, epsilon=1e-8, name=name)
+
+
+def copy_generator(generator: Generator) -> Generator:
+  """A generator with `generator`'s architecture and a copy of its weights.
+
+  Built from the same gin bindings; its own initialization is skipped (it
+  is overwritten), which saves a minute of orthogonal init at paper size."""
+  copy = Generator(initializer="normal")
+  copy.build_for(generator.num_classes)
+  if [w.shape for w in copy.weights] != [w.shape for w in generator.weights]:
+    raise ValueError("The EMA generator's architecture differs from the "
+                     "generator's; were gin bindings changed in between?")
+  for target, source in zip(copy.weights, generator.weights):
+    target.assign(source)
+  return copy
+
+
+@gin.configurable("GAN", denylist=["num_classes", "classifier"])
+class LogitGAN(tf.Module):
+  """G, D and the EMA of G, with the paper's optimizers and schedule.
+
+  Build it inside the strategy's scope. Args (gin `GAN.*`; compare_gan's
+  names in brackets):
+    num_classes: the logit width n_c the networks are built for.
+    classifier: the frozen classifier Φ, images -> logits; used when a batch
+      carries no cached logits. None: batches must carry logits.
+    disc_iters: D updates per G update [options.disc_iters].
+    g_lr, d_lr: Adam learning rates [ModularGAN.g_lr, ModularGAN.d_lr].
+    beta1, beta2: Adam's betas [AdamOptimizer.beta1, beta2].
+    penalty_weight: weight of `penalty.fn` [options.lamba].
+    use_ema, ema_decay, ema_start_step: the EMA of G's weights
+      [ModularGAN.g_use_ema, ema_decay, ema_start_step].
+    seed: the run's seed for noise [run_config.tf_random_seed].
+    jit_compile: compile each gradient computation with XLA (one replica;
+      a replicated strategy compiles the whole step instead).
+  """
+
+  def __init__(self, num_classes: int, classifier: Optional[Callable] = None,
+               *, disc_iters: int = 2, g_lr: float = 1e-4,
+               d_lr: float = 5e-4, beta1: float = 0.0, beta2: float = 0.999,
+               penalty_weight: float = 1.0, use_ema: bool = True,
+               ema_decay: float = 0.9999, ema_start_step: int = 40_000,
+               seed: int = 0, jit_compile: bool = False):
+    super().__init__(name="logit_gan")
+    if disc_iters < 1:
+      raise ValueError(f"GAN.disc_iters must be >= 1, not {disc_iters}.")
+    if not 0.0 <= ema_decay < 1.0:
+      raise ValueError(f"GAN.ema_decay must be in [0, 1), not {ema_decay}.")
+    self.num_classes = num_classes
+    self.classifier = classifier
+    self.disc_iters = disc_iters
+    self.penalty_weight = penalty_weight
+    self.use_ema = use_ema
+    self.ema_decay = ema_decay
+    self.ema_start_step = ema_start_step
+    self.seed = seed
+    self.generator = Generator().build_for(num_classes)
+    self.discriminator = Discriminator().build_for(
+        num_classes, self.generator.resolution)
+    self.ema_generator = (copy_generator(self.generator) if use_ema
+                          else None)
+    self.g_optimizer = _adam(g_lr, beta1, beta2, "g_adam")
+    self.d_optimizer = _adam(d_lr, beta1, beta2, "d_adam")
+    # Slots must exist before the first distributed step (see README).
+    self.g_optimizer.build(self.generator.trainable_variables)
+    self.d_optimizer.build(self.discriminator.trainable_variables)
+    self.step = tf.Variable(0, dtype=tf.int64, trainable=False,
+                            name="global_step")
+    self.d_updates = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                 name="discriminator_updates")
+    self.jit_compile = jit_compile
+    self._d_gradients = self._discriminator_gradients
+    self._g_gradients = self._generator_gradients
+    if jit_compile:
+      # A nested tf.function cannot hold the cross-replica updates of
+      # spectral norm, so XLA is for one replica per host (and TPU).
+      self._d_gradients = tf.function(self._d_gradients, jit_compile=True)
+      self._g_gradients = tf.function(self._g_gradients, jit_compile=True)
+
+  @property
+  def inference_generator(self) -> Generator:
+    """The generator to evaluate and export: the EMA one when kept."""
+    return self.ema_generator if self.use_ema else self.generator
+
+  @property
+  def resolution(self) -> int:
+    return self.generator.resolution
+
+  @property
+  def z_dim(self) -> int:
+    return self.generator.z_dim
+
+  # Per replica.
+
+  def _discriminator_fn(self, images, logits):
+    # Penalties differentiate D at other points; that must not advance its
+    # spectral-norm power iteration a second time.
+    return self.discriminator(images, logits, training=False)
+
+  def _discriminator_gradients(self, images, logits, epsilon, seed, scale):
+    fake = tf.stop_gradient(self.generator(logits, epsilon, training=True))
+    with tf.GradientTape() as tape:
+      outputs = self.discriminator(tf.concat([images, fake], 0),
+                                   tf.concat([logits, logits], 0),
+                                   training=True)
+      d_real, d_fake = tf.split(outputs, 2)
+      result = losses.compute_losses(d_real, d_fake)
+      penalty = losses.compute_penalty(self._discriminator_fn, images, fake,
+                                       logits, seed)
+      loss = result.d_loss + self.penalty_weight * penalty
+      scaled = loss * scale
+    gradients = tape.gradient(scaled,
+                              self.discriminator.trainable_variables)
+    metrics = {"d_loss": loss, "d_loss_real": result.d_loss_real,
+               "d_loss_fake": result.d_loss_fake, "d_penalty": penalty,
+               "d_real": tf.reduce_mean(d_real),
+               "d_fake": tf.reduce_mean(d_fake)}
+    return gradients, metrics
+
+  def _generator_gradients(self, logits, epsilon, scale):
+    with tf.GradientTape() as tape:
+      fake = self.generator(logits, epsilon, training=True)
+      d_fake = self.discriminator(fake, logits, training=True)
+      # Generator losses depend on D's output on fakes only.
+      loss = losses.compute_losses(d_fake, d_fake).g_loss
+      scaled = loss * scale
+    gradients = tape.gradient(scaled, self.generator.trainable_variables)
+    return gradients, {"g_loss": loss}
+
+  def _replica_noise(self, seed, batch, context) -> tf.Tensor:
+    """This replica's rows of the global batch's noise: the same draws
+    whatever the number of replicas."""
+    replicas = context.num_replicas_in_sync
+    start = context.replica_id_in_sync_group * batch
+    everyone = noise.train_noise([batch * replicas, self.z_dim], seed)
+    return everyone[start:start + batch]
+
+  def logits_of(self, batch: dict) -> tf.Tensor:
+    if "logits" in batch:
+      return tf.cast(batch["logits"], tf.float32)
+    if self.classifier is None:
+      raise ValueError("The batch carries no logits and the GAN has no "
+                       "classifier to compute them.")
+    return tf.stop_gradient(tf.cast(self.classifier(batch["images"]),
+                                    tf.float32))
+
+  def _replica_step(self, batch: dict):
+    """k D updates and one G update on this replica's share.
+
+    Sub-step i takes rows i, i + k, i + 2k, ... of the replica's rows, so
+    that the global batch of each sub-step is the same set of examples
+    however many replicas share it."""
+    context = tf.distribute.get_replica_context()
+    replica = context.replica_id_in_sync_group
+    scale = 1.0 / context.num_replicas_in_sync
+    step = self.step.read_value()
+    images = tf.cast(batch["images"], tf.float32)
+    logits = self.logits_of(batch)
+    per_substep = tf.shape(logits)[0] // self.disc_iters
+    images = tf.reshape(images, tf.concat(
+        [[per_substep, self.disc_iters], tf.shape(images)[1:]], 0))
+    logits = tf.reshape(logits, [per_substep, self.disc_iters,
+                                 self.num_classes])
+    metrics = {}
+    for i in range(self.disc_iters):
+      seed = noise.seed_for(self.seed, noise.Purpose.DISCRIMINATOR_STEP,
+                            step, i)
+      epsilon = self._replica_noise(seed, per_substep, context)
+      penalty_seed = noise.seed_for(self.seed, noise.Purpose.PENALTY, step,
+                                    i, replica)
+      gradients, metrics = self._d_gradients(
+          images[:, i], logits[:, i], epsilon, penalty_seed, scale)
+      self.d_optimizer.apply_gradients(
+          zip(gradients, self.discriminator.trainable_variables))
+    seed = noise.seed_for(self.seed, noise.Purpose.GENERATOR_STEP, step)
+    epsilon = self._replica_noise(seed, per_substep, context)
+    gradients, g_metrics = self._g_gradients(logits[:, -1], epsilon, scale)
+    self.g_optimizer.apply_gradients(
+        zip(gradients, self.generator.trainable_variables))
+    return {**metrics, **g_metrics}
+
+  # Cross-replica.
+
+  def train_step(self, batch: dict,
+                 strategy: Optional[tf.distribute.Strategy] = None) -> dict:
+    """One global step on a (distributed) batch; returns mean metrics."""
+    strategy = strategy or tf.distribute.get_strategy()
+    per_replica = strategy.run(self._replica_step, args=(batch,))
+    self.update_ema()
+    self.step.assign_add(1)
+    self.d_updates.assign_add(self.disc_iters)
+    return {name: strategy.reduce(tf.distribute.ReduceOp.MEAN, value,
+                                  axis=None)
+            for name, value in per_replica.items()}
+
+  def update_ema(self) -> None:
+    """EMA of G's trainable weights (a plain copy before ema_start_step);
+    the rest (spectral-norm vectors, BN statistics) is copied."""
+    if not self.use_ema:
+      return
+    decay = tf.where(self.step >= self.ema_start_step,
+                     tf.constant(self.ema_decay, tf.float32), 0.0)
+    for target, source in zip(self.ema_generator.trainable_weights,
+                              self.generator.trainable_weights):
+      target.assign(decay * target + (1.0 - decay) * source)
+    for target, source in zip(self.ema_generator.non_trainable_weights,
+                              self.generator.non_trainable_weights):
+      target.assign(source)
+
+  # Inference.
+
+  def fill_standing_statistics(self, logit_batches, num_batches: int = 8):
+    """Standing BN statistics of the inference generator from `logit_batches`
+    with evaluation noise; a no-op with moving averages."""
+    generator = self.inference_generator
+    if generator.use_moving_averages:
+      return 0
+
+    def batches():
+      for index, logits in enumerate(logit_batches):
+        if index >= num_batches:
+          return
+        seed = noise.seed_for(self.seed, noise.Purpose.STANDING_STATISTICS,
+                              index)
+        yield logits, noise.eval_noise([logits.shape[0], self.z_dim], seed)
+
+    return generator.compute_standing_statistics(batches())
+
+  def reconstruct(self, logits, seed: int = 0) -> tf.Tensor:
+    """Images G_ema(z, ε) in [-1, 1] for logits [B, n_c], with evaluation
+    noise drawn from `seed`."""
+    logits = tf.convert_to_tensor(logits, tf.float32)
+    epsilon = noise.eval_noise(
+        [logits.shape[0], self.z_dim],
+        noise.seed_for(self.seed, noise.Purpose.EVALUATION, seed))
+    return self.inference_generator(logits, epsilon, training=False)

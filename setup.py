@@ -9,6 +9,7 @@ CONSOLE_SCRIPTS = {
     "describe_models": "logit_gan.cli.describe_models:run",
     "train_classifier": "logit_gan.cli.train_classifier:run",
     "cache_logits": "logit_gan.cli.cache_logits:run",
+    "train": "logit_gan.cli.train:run",
 }
 
 setuptools.setup(
@@ -33,6 +34,9 @@ setuptools.setup(
         # only for Python < 3.9 (tensorflow/datasets#11212).
         "importlib_resources",
         "absl-py>=2.1",
+        # tf.summary writes through TensorBoard; tensorflow-cpu does not
+        # bring it.
+        "tensorboard>=2.21,<2.22",
         "numpy>=1.26",
     ],
     extras_require={"test": ["pytest>=8", "pytest-xdist>=3.5"]},

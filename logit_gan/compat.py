@@ -6,17 +6,17 @@ printed in its supplementary material) is written for compare_gan:
 `standardize_batch.use_moving_averages`, `weights.initializer`, ... This
 module is the single place where those names are translated. Each binding of
 such a file is either
-  * translated to one or more of our bindings (`NETWORK_BINDINGS`),
-  * checked against the one value we support (`FIXED_VALUES`), or
-  * recorded as a training binding (`TRAINING_BINDINGS`), which the trainer
-    consumes; until it exists they are returned, not applied.
-Bindings whose compare_gan name is also ours (`dataset.name`) pass through.
-Anything else that is not a native logit_gan binding is an error.
+  * translated to one or more of our bindings (`NETWORK_BINDINGS`,
+    `TRAINING_BINDINGS`), or
+  * checked against the one value we support (`FIXED_VALUES`).
+Bindings whose compare_gan name is also ours pass through: `dataset.name`,
+`loss.fn = @hinge`, `penalty.fn = @no_penalty`, `z.distribution_fn`,
+`eval_z.distribution_fn` (see `losses` and `noise`). Anything else that is
+not a native logit_gan binding is an error.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, NamedTuple
 
 # compare_gan binding -> the logit_gan bindings it sets.
@@ -79,56 +79,58 @@ FIXED_VALUES: dict[str, tuple[tuple[Any, ...], str]] = {
     "ModularGAN.conditional": ((True,), "the GAN is conditional on logits"),
     "ModularGAN.d_inputs": ((["label"],), "D is conditioned on the logits"),
     "ModularGAN.g_inputs": ((["label"],), "G is conditioned on the logits"),
+    "ModularGAN.d_optimizer_fn": (
+        (Reference("tf.train.AdamOptimizer"),), "both networks use Adam"),
+    "ModularGAN.g_optimizer_fn": (
+        (Reference("tf.train.AdamOptimizer"),), "both networks use Adam"),
 }
 
-# Training bindings of compare_gan, taken up by the trainer.
-TRAINING_BINDINGS = frozenset({
-    "AdamOptimizer.beta1", "AdamOptimizer.beta2",
-    "ModularGAN.d_lr", "ModularGAN.g_lr", "ModularGAN.d_optimizer_fn",
-    "ModularGAN.g_optimizer_fn", "ModularGAN.g_use_ema",
-    "ModularGAN.ema_decay", "ModularGAN.ema_start_step",
-    "options.batch_size", "options.disc_iters", "options.training_steps",
-    "options.lamba", "loss.fn", "penalty.fn",
-    "z.distribution_fn", "eval_z.distribution_fn",
-    "run_config.iterations_per_loop", "run_config.save_checkpoints_steps",
-    "run_config.tf_random_seed", "run_config.keep_checkpoint_max",
-})
+# compare_gan's training bindings -> ours (`gan.LogitGAN`, `trainer.train`).
+TRAINING_BINDINGS: dict[str, tuple[str, ...]] = {
+    "AdamOptimizer.beta1": ("GAN.beta1",),
+    "AdamOptimizer.beta2": ("GAN.beta2",),
+    "ModularGAN.d_lr": ("GAN.d_lr",),
+    "ModularGAN.g_lr": ("GAN.g_lr",),
+    "ModularGAN.g_use_ema": ("GAN.use_ema",),
+    "ModularGAN.ema_decay": ("GAN.ema_decay",),
+    "ModularGAN.ema_start_step": ("GAN.ema_start_step",),
+    "options.disc_iters": ("GAN.disc_iters",),
+    "options.lamba": ("GAN.penalty_weight",),
+    "options.batch_size": ("train.batch_size",),
+    "options.training_steps": ("train.training_steps",),
+    "run_config.iterations_per_loop": ("train.iterations_per_loop",),
+    "run_config.save_checkpoints_steps": ("train.save_checkpoints_steps",),
+    "run_config.keep_checkpoint_max": ("train.keep_checkpoint_max",),
+    "run_config.tf_random_seed": ("train.seed",),
+}
+BINDINGS = {**NETWORK_BINDINGS, **TRAINING_BINDINGS}
 
 COMPARE_GAN_SELECTORS = frozenset(
     key.rsplit(".", 1)[0]
-    for key in (*NETWORK_BINDINGS, *FIXED_VALUES, *TRAINING_BINDINGS))
-
-
-@dataclasses.dataclass
-class Translation:
-  """What a compare_gan binding becomes."""
-  bindings: list[tuple[str, Any]] = dataclasses.field(default_factory=list)
-  training: dict[str, Any] = dataclasses.field(default_factory=dict)
+    for key in (*BINDINGS, *FIXED_VALUES))
 
 
 def is_compare_gan_selector(selector: str) -> bool:
   return selector in COMPARE_GAN_SELECTORS
 
 
-def translate(selector: str, arg_name: str, value: Any) -> Translation:
-  """Maps one compare_gan binding `selector.arg_name = value` onto ours."""
+def translate(selector: str, arg_name: str, value: Any
+              ) -> list[tuple[str, Any]]:
+  """The logit_gan bindings `selector.arg_name = value` of compare_gan
+  becomes (none for a checked fixed value)."""
   key = f"{selector}.{arg_name}"
-  result = Translation()
-  if key in NETWORK_BINDINGS:
-    result.bindings = [(target, value) for target in NETWORK_BINDINGS[key]]
-  elif key in FIXED_VALUES:
+  if key in BINDINGS:
+    return [(target, value) for target in BINDINGS[key]]
+  if key in FIXED_VALUES:
     accepted, why = FIXED_VALUES[key]
     if value not in accepted:
       shown = ", ".join(str(a) for a in accepted)
       raise ValueError(
           f"compare_gan binding {key} = {value} is not supported: {why}, so "
           f"the only accepted value is {shown}.")
-  elif key in TRAINING_BINDINGS:
-    result.training[key] = value
-  else:
-    known = sorted(k for k in (*NETWORK_BINDINGS, *FIXED_VALUES,
-                               *TRAINING_BINDINGS) if k.startswith(selector))
-    raise ValueError(
-        f"Unknown compare_gan binding {key}. Known bindings of {selector}: "
-        f"{known or 'none'}.")
-  return result
+    return []
+  known = sorted(k for k in (*BINDINGS, *FIXED_VALUES)
+                 if k.startswith(selector + "."))
+  raise ValueError(
+      f"Unknown compare_gan binding {key}. Known bindings of {selector}: "
+      f"{known or 'none'}.")

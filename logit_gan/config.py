@@ -79,23 +79,22 @@ def _bind(key: str, value: Any, where: str) -> None:
     raise ValueError(f"{where}: {error}") from None
 
 
-def _apply(text: str, source: str, base_dir: Optional[pathlib.Path],
-           training: dict[str, Any]) -> None:
+def _apply(text: str, source: str, base_dir: Optional[pathlib.Path]) -> None:
   parser = config_parser.ConfigParser(text, _Delegate())
   for statement in parser:
     if isinstance(statement, config_parser.IncludeStatement):
       path = find_gin_file(statement.filename, base_dir)
-      _apply(path.read_text(), str(path), path.parent, training)
+      _apply(path.read_text(), str(path), path.parent)
     elif isinstance(statement, config_parser.ImportStatement):
       importlib.import_module(statement.module)
     elif isinstance(statement, config_parser.BindingStatement):
-      _apply_binding(statement, training, source)
+      _apply_binding(statement, source)
     else:
       raise ValueError(f"{source}: unsupported gin statement {statement}.")
 
 
 def _apply_binding(statement: config_parser.BindingStatement,
-                   training: dict[str, Any], source: str) -> None:
+                   source: str) -> None:
   scope, selector, arg_name, value, location = statement
   where = f"{source}:{location.line_num}"
   prefix = f"{scope}/" if scope else ""
@@ -107,30 +106,33 @@ def _apply_binding(statement: config_parser.BindingStatement,
       translation = compat.translate(selector, arg_name, value)
     except ValueError as error:
       raise ValueError(f"{where}: {error}") from None
-    for target, target_value in translation.bindings:
+    for target, target_value in translation:
       _bind(prefix + target, target_value, where)
-    training.update(translation.training)
     return
   _bind(f"{prefix}{selector}.{arg_name}", value, where)
 
 
-def parse(gin_files: Sequence[str] = (), gin_bindings: Sequence[str] = ()
-          ) -> dict[str, Any]:
-  """Parses gin files, then bindings, in logit_gan's or compare_gan's names.
-
-  Bare file names are found in gin_configs/. Returns the compare_gan training
-  bindings (see `compat.TRAINING_BINDINGS`) for the trainer to apply.
-  """
-  # Importing the modules registers their configurables.
-  from logit_gan import discriminator, generator  # noqa: F401
+def register_configurables() -> None:
+  """Imports every module with gin configurables, registering them."""
+  # pylint: disable=g-import-not-at-top,unused-import
+  from logit_gan import discriminator, gan, generator, losses, noise  # noqa
+  from logit_gan import trainer  # noqa: F401
   from logit_gan.classifiers import training, zoo  # noqa: F401
   from logit_gan.data import pipeline  # noqa: F401
-  training: dict[str, Any] = {}
+
+
+def parse(gin_files: Sequence[str] = (), gin_bindings: Sequence[str] = ()
+          ) -> None:
+  """Parses gin files, then bindings, in logit_gan's or compare_gan's names.
+
+  Bare file names are found in gin_configs/; compare_gan's names are
+  translated (`compat`).
+  """
+  register_configurables()
   for name in gin_files:
     path = find_gin_file(name)
     logging.info("Parsing gin file %s", path)
-    _apply(path.read_text(), str(path), path.parent, training)
+    _apply(path.read_text(), str(path), path.parent)
   if gin_bindings:
-    _apply("\n".join(gin_bindings), "--gin_bindings", pathlib.Path(os.getcwd()),
-           training)
-  return training
+    _apply("\n".join(gin_bindings), "--gin_bindings",
+           pathlib.Path(os.getcwd()))

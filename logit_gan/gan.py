@@ -27,6 +27,7 @@ import gin
 import keras
 import tensorflow as tf
 
+from logit_gan import layers
 from logit_gan import losses
 from logit_gan import noise
 from logit_gan.discriminator import Discriminator
@@ -248,6 +249,19 @@ class LogitGAN(tf.Module):
     for target, source in zip(self.ema_generator.non_trainable_weights,
                               self.generator.non_trainable_weights):
       target.assign(source)
+
+  def checkpoint(self, **extra) -> tf.train.Checkpoint:
+    """A checkpoint of G, D, the EMA G, both optimizers and the counters
+    (plus `extra` trackables), every network weight keyed by its path."""
+    networks = {"generator": self.generator,
+                "discriminator": self.discriminator}
+    if self.use_ema:
+      networks["ema_generator"] = self.ema_generator
+    return tf.train.Checkpoint(
+        **{name: tf.train.Checkpoint(**layers.weights_by_path(network))
+           for name, network in networks.items()},
+        g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
+        gan_step=self.step, d_updates=self.d_updates, **extra)
 
   # Inference.
 

@@ -504,3 +504,20 @@ def log_parameters(model: keras.layers.Layer, what: str) -> None:
   logging.info("%s (%s): %s trainable parameters (%s)", model.name, what,
                f"{sum(counts.values()):,}",
                ", ".join(f"{k} {v:,}" for k, v in counts.items() if v))
+
+
+def weights_by_path(model: keras.layers.Layer) -> dict[str, keras.Variable]:
+  """Every weight of `model` keyed by its path below the model
+  ('B1/conv1/kernel'): what a tf.train.Checkpoint should hold.
+
+  TensorFlow's checkpoint graph does not see layers Keras 3 keeps in lists
+  or dicts (a network's blocks), so checkpointing the model object would
+  silently drop their weights; these keys depend only on layer names."""
+  result = {}
+  for weight in model.weights:
+    key = weight.path.split("/", 1)[-1]
+    if key in result:
+      raise ValueError(f"Two weights of {model.name} share the path {key!r};"
+                       " give their layers distinct names.")
+    result[key] = weight
+  return result

@@ -18,7 +18,6 @@ def define_gin_flags() -> None:
       "--gin_bindings='Generator.ch = 32'. Repeatable.")
 
 
-def parse_gin_flags() -> dict:
-  """Parses --gin_file and --gin_bindings; returns compare_gan training
-  bindings (see `config.parse`)."""
-  return config.parse(flags.FLAGS.gin_file, flags.FLAGS.gin_bindings)
+def parse_gin_flags() -> None:
+  """Parses --gin_file and --gin_bindings (see `config.parse`)."""
+  config.parse(flags.FLAGS.gin_file, flags.FLAGS.gin_bindings)

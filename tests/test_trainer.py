@@ -1,0 +1,160 @@
+"""bin/train's engine end to end on a tiny shapes dataset: steps, checkpoints,
+resume, the paper's config, and the errors that must come before training."""
+
+import pathlib
+
+import gin
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from logit_gan import config
+from logit_gan import trainer
+from logit_gan.data import shapes
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+PAPER_CONFIG = REPO / "gin_configs" / "compare_gan" / "paper.gin"
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+  """`logit_gan_shapes/32` with 128 training and 32 test images: a tiny
+  config built, then put where the standard 32x32 config is read from."""
+  directory = tmp_path_factory.mktemp("tfds")
+  tiny = shapes.make_config(32, train_size=128, test_size=32, name="tiny32")
+  tfds.builder(shapes.NAME, config=tiny,
+               data_dir=str(directory)).download_and_prepare()
+  (directory / shapes.NAME / "tiny32").rename(directory / shapes.NAME / "32")
+  return str(directory)
+
+
+def tiny_bindings(data_dir, **overrides):
+  bindings = {
+      "dataset.name": "'shapes'", "dataset.data_dir": f"'{data_dir}'",
+      "classifier.name": "'small_resnet'", "classifier.num_classes": "10",
+      "train.batch_size": "4", "train.training_steps": "2",
+      "train.iterations_per_loop": "1", "train.save_checkpoints_steps": "1",
+      "train.eval_every_steps": "100", "train.eval_examples": "8",
+      "train.grid_examples": "2", "train.grid_samples": "2",
+      "train.standing_statistics_batches": "1",
+      "GAN.ema_start_step": "1", "GAN.ema_decay": "0.5",
+  }
+  bindings.update(overrides)
+  return [f"{key} = {value}" for key, value in bindings.items()]
+
+
+def run(model_dir, data_dir, gin_files=("tiny.gin",), **overrides):
+  gin.clear_config()
+  config.parse(list(gin_files), tiny_bindings(data_dir, **overrides))
+  return trainer.train(str(model_dir))
+
+
+def checkpoint_values(model_dir, step):
+  reader = tf.train.load_checkpoint(str(pathlib.Path(model_dir) /
+                                        f"ckpt-{step}"))
+  return {name: reader.get_tensor(name)
+          for name in reader.get_variable_to_shape_map()
+          if name.endswith(".ATTRIBUTES/VARIABLE_VALUE")
+          and "input_pipeline" not in name and "gin_config" not in name}
+
+
+def group(values, prefix):
+  return {k: v for k, v in values.items() if k.startswith(prefix)}
+
+
+def test_two_steps_train_every_network_and_checkpoint(tmp_path, data_dir):
+  result = run(tmp_path, data_dir)
+  assert result["step"] == 2
+  before, after = checkpoint_values(tmp_path, 0), checkpoint_values(tmp_path,
+                                                                    2)
+  for network in ("generator/", "discriminator/", "ema_generator/"):
+    changed = [k for k in group(before, network)
+               if not np.array_equal(before[k], after[k])]
+    assert changed, f"no {network} variable changed in two steps"
+  assert after["gan_step/.ATTRIBUTES/VARIABLE_VALUE"] == 2
+  # Two D updates per G update (the paper's disc_iters).
+  assert after["d_updates/.ATTRIBUTES/VARIABLE_VALUE"] == 4
+  assert (tmp_path / "operative_config.gin").exists()
+  assert (tmp_path / "reconstructions.png").exists()
+  assert 0.0 <= result["class_agreement"] <= 1.0
+  assert list(tmp_path.glob("events.out.tfevents.*"))
+
+
+def test_disc_iters_sets_the_update_count(tmp_path, data_dir):
+  run(tmp_path, data_dir, **{"GAN.disc_iters": "3",
+                             "train.training_steps": "1"})
+  values = checkpoint_values(tmp_path, 1)
+  assert values["d_updates/.ATTRIBUTES/VARIABLE_VALUE"] == 3
+
+
+def test_resume_equals_uninterrupted(tmp_path, data_dir):
+  """4 steps in one run; versus 2 steps, stop, resume, 2 more: the same
+  variables (stateless noise, a checkpointed input pipeline, CPU)."""
+  run(tmp_path / "straight", data_dir, **{"train.training_steps": "4"})
+  run(tmp_path / "resumed", data_dir, **{"train.training_steps": "2"})
+  run(tmp_path / "resumed", data_dir, **{"train.training_steps": "4"})
+  straight = checkpoint_values(tmp_path / "straight", 4)
+  resumed = checkpoint_values(tmp_path / "resumed", 4)
+  assert straight.keys() == resumed.keys()
+  for name in straight:
+    np.testing.assert_array_equal(straight[name], resumed[name], err_msg=name)
+
+
+def test_paper_config_builds_and_trains(tmp_path, data_dir):
+  """The paper's compare_gan file, with tiny sizes and its own batch size
+  overridden through compare_gan's names."""
+  result = run(tmp_path, data_dir, gin_files=(str(PAPER_CONFIG),),
+               **{"Generator.ch": "8", "Discriminator.ch": "8",
+                  "Generator.resolution": "32",
+                  "options.batch_size": "4", "options.training_steps": "1",
+                  "run_config.iterations_per_loop": "1"})
+  assert result["step"] == 1
+  values = checkpoint_values(tmp_path, 1)
+  assert values["d_updates/.ATTRIBUTES/VARIABLE_VALUE"] == 2  # disc_iters
+  assert gin.query_parameter("GAN.d_lr") == 0.0005
+  assert gin.query_parameter("train.seed") == 8
+
+
+def test_other_architecture_in_model_dir_is_refused(tmp_path, data_dir):
+  run(tmp_path, data_dir, **{"train.training_steps": "1"})
+  with pytest.raises(trainer.CheckpointMismatchError,
+                     match="does not fit this model.*new --model_dir"):
+    run(tmp_path, data_dir, **{"Generator.ch": "16",
+                               "train.training_steps": "2"})
+
+
+def test_missing_dataset_fails_before_building(tmp_path):
+  from logit_gan.data import pipeline
+  with pytest.raises(pipeline.DatasetNotFoundError, match="data_dir"):
+    run(tmp_path, str(tmp_path / "empty"), **{"dataset.name": "'mnist'"})
+  assert not list(tmp_path.glob("ckpt-*"))
+
+
+def test_missing_classifier_file_is_named(tmp_path, data_dir):
+  missing = tmp_path / "nowhere" / "classifier.keras"
+  with pytest.raises(Exception, match="nowhere"):
+    run(tmp_path, data_dir, **{"classifier.path": f"'{missing}'",
+                               "classifier.num_classes": "None"})
+
+
+def test_logit_width_must_match_the_classifier(tmp_path, data_dir):
+  with pytest.raises(ValueError, match="Generator.num_classes = 7.*10 "
+                     "logits"):
+    run(tmp_path, data_dir, **{"Generator.num_classes": "7"})
+
+
+@gin.configurable
+def nan_loss(d_real, d_fake):
+  from logit_gan import losses
+  nan = tf.constant(float("nan"))
+  return losses.Losses(nan + tf.reduce_mean(d_real), nan, nan,
+                       nan + tf.reduce_mean(d_fake))
+
+
+def test_nan_stops_and_keeps_the_last_good_checkpoint(tmp_path, data_dir):
+  with pytest.raises(FloatingPointError,
+                     match=r"steps 1-1.*last good checkpoint is .*ckpt-0"):
+    run(tmp_path, data_dir, **{"loss.fn": "@nan_loss"})
+  assert sorted(p.name for p in tmp_path.glob("ckpt-*.index")) == [
+      "ckpt-0.index"]

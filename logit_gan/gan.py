@@ -91,6 +91,7 @@ class LogitGAN(tf.Module):
       raise ValueError(f"GAN.ema_decay must be in [0, 1), not {ema_decay}.")
     self.num_classes = num_classes
     self.classifier = classifier
+    self.g_lr, self.d_lr = g_lr, d_lr
     self.disc_iters = disc_iters
     self.penalty_weight = penalty_weight
     self.use_ema = use_ema

@@ -317,10 +317,8 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
     with writer.as_default(step=step):
       for name, value in metrics.items():
         tf.summary.scalar(f"losses/{name}", value)
-      tf.summary.scalar("optimizer/g_lr",
-                        float(model.g_optimizer.learning_rate))
-      tf.summary.scalar("optimizer/d_lr",
-                        float(model.d_optimizer.learning_rate))
+      tf.summary.scalar("optimizer/g_lr", model.g_lr)
+      tf.summary.scalar("optimizer/d_lr", model.d_lr)
       tf.summary.scalar("speed/steps_per_sec", steps / seconds)
       tf.summary.scalar("speed/images_per_sec",
                         steps * batch_size * disc_iters / seconds)
@@ -343,8 +341,10 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
   bar.finish(f"Trained steps {start}-{step} of {training_steps} in "
              f"{progress_lib.format_duration(time.time() - began)}; "
              f"D updates {int(model.d_updates.numpy())}; class agreement "
-             f"{final.get('class_agreement', float('nan')):.4f}; "
-             f"checkpoints and summaries in {model_dir}.")
+             f"{final.get('class_agreement', float('nan')):.4f} "
+             f"({eval_examples} test images); checkpoints and summaries in "
+             f"{model_dir}; originals beside reconstructions in "
+             f"{model_dir / 'reconstructions.png'}.")
   _cleanup_scratch(model_dir, strategy)
   return {**metrics, **final, "step": step}
 

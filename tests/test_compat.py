@@ -130,3 +130,51 @@ def test_native_names_and_includes(tmp_path):
   assert Generator().ch == 8
   assert Discriminator().ch == 16
   gin.clear_config()
+
+
+def paper_bindings():
+  """key -> value text of every binding line in the paper's file."""
+  lines = [l.split("=", 1) for l in PAPER_CONFIG.read_text().splitlines()
+           if "=" in l and not l.startswith("#")]
+  return {k.strip(): v.strip() for k, v in lines}
+
+
+def test_every_training_binding_takes_effect():
+  import ast
+  config.parse([str(PAPER_CONFIG)])
+  bindings = paper_bindings()
+  checked = 0
+  for key, targets in compat.TRAINING_BINDINGS.items():
+    if key not in bindings:
+      continue
+    for target in targets:
+      assert gin.query_parameter(target) == ast.literal_eval(bindings[key]), (
+          key, target)
+      checked += 1
+  assert checked >= 12
+  assert gin.query_parameter("loss.fn").selector == "hinge"
+  assert gin.query_parameter("penalty.fn").selector == "no_penalty"
+  assert gin.query_parameter("z.distribution_fn").selector == (
+      "tf.random.normal")
+
+
+@pytest.mark.parametrize("name, classifier", [
+    ("robust.gin", "saved_model"), ("standard.gin", "resnet152v2"),
+    ("inception.gin", "inception_v3")])
+def test_paper_runs_differ_only_in_the_classifier(name, classifier):
+  config.parse([name])
+  assert gin.query_parameter("classifier.name") == classifier
+  assert gin.query_parameter("train.batch_size") == 2048
+  assert gin.query_parameter("train.training_steps") == 250_000
+  assert gin.query_parameter("GAN.g_lr") == 0.0001
+  assert gin.query_parameter("dataset.name") == "imagenet_64"
+
+
+@pytest.mark.parametrize("path", sorted(
+    str(p.relative_to(REPO / "gin_configs"))
+    for p in (REPO / "gin_configs").rglob("*.gin")))
+def test_every_shipped_gin_file_parses(path):
+  config.parse([path])
+  header = (REPO / "gin_configs" / path).read_text().splitlines()[0]
+  assert header.startswith(f"# {path}") or path.startswith("compare_gan/"), (
+      "Each gin file's header starts with its name and says what it is.")

@@ -158,3 +158,23 @@ def test_nan_stops_and_keeps_the_last_good_checkpoint(tmp_path, data_dir):
     run(tmp_path, data_dir, **{"loss.fn": "@nan_loss"})
   assert sorted(p.name for p in tmp_path.glob("ckpt-*.index")) == [
       "ckpt-0.index"]
+
+
+def test_training_reads_a_logit_cache_of_its_classifier(tmp_path, data_dir):
+  import keras
+  from logit_gan.classifiers import zoo
+  from logit_gan.data import logit_cache
+  config.parse(["tiny.gin"], tiny_bindings(data_dir))
+  keras.utils.set_random_seed(8)  # What train() seeds the classifier with.
+  logit_cache.cache_split(zoo.build_classifier(), str(tmp_path / "cache"),
+                          dataset_name="shapes", split="train",
+                          resolution=32, data_dir=data_dir)
+  result = run(tmp_path / "model", data_dir,
+               **{"train.logit_cache_dir": f"'{tmp_path / 'cache'}'",
+                  "train.training_steps": "1"})
+  assert result["step"] == 1
+  # Another classifier (another seed) must not train on these logits.
+  with pytest.raises(logit_cache.CacheMismatchError):
+    run(tmp_path / "other", data_dir,
+        **{"train.logit_cache_dir": f"'{tmp_path / 'cache'}'",
+           "train.seed": "9"})

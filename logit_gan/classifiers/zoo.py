@@ -654,4 +654,15 @@ def build_classifier(name: str, **arguments) -> Classifier:
   if unknown:
     raise ValueError(f"Classifier {name!r} takes no argument(s) {unknown}; "
                      f"it takes {sorted(accepted)}.")
+  missing = sorted(
+      key for key, parameter in accepted.items()
+      if parameter.default is inspect.Parameter.empty
+      and parameter.kind != inspect.Parameter.VAR_KEYWORD
+      and key not in arguments)
+  if missing:
+    raise ValueError(
+        f"Classifier {name!r} needs " + ", ".join(
+            f"classifier.{key}" for key in missing)
+        + " (e.g. --gin_bindings=\"classifier." + missing[0]
+        + " = '/path/to/model'\").")
   return constructor(**arguments)

@@ -120,6 +120,16 @@ def _builder(name: str, resolution: int, data_dir: Optional[str]):
   return prepared[0] if prepared else builders[0]
 
 
+def _enough_files(builder, split: str, input_context) -> bool:
+  """Whether each input pipeline can read its own files. Otherwise (fewer
+  files than pipelines, e.g. a small dataset) every pipeline reads all
+  files and keeps every n-th example."""
+  if input_context is None:
+    return True
+  shards = builder.info.splits[split].num_shards
+  return shards >= input_context.num_input_pipelines
+
+
 @gin.configurable("dataset", denylist=["split", "input_context"])
 def dataset(name: str = "imagenet_64", *, split: str = "train",
             resolution: int = 64, batch_size: int = 64,
@@ -156,9 +166,11 @@ def dataset(name: str = "imagenet_64", *, split: str = "train",
   if input_context is not None:
     per_replica_batch = input_context.get_per_replica_batch_size(batch_size)
     pipeline_seed = seed + input_context.input_pipeline_id
-  read_config = tfds.ReadConfig(input_context=input_context,
-                                shuffle_seed=pipeline_seed)
   try:
+    shard_files = _enough_files(builder, source.splits[split], input_context)
+    read_config = tfds.ReadConfig(
+        input_context=input_context if shard_files else None,
+        shuffle_seed=pipeline_seed)
     examples = builder.as_dataset(split=source.splits[split],
                                   shuffle_files=shuffle,
                                   read_config=read_config)
@@ -166,6 +178,9 @@ def dataset(name: str = "imagenet_64", *, split: str = "train",
     raise DatasetNotFoundError(
         f"Dataset {name!r} ({builder.name}) is not prepared in "
         f"{builder.data_dir_root}: {source.download_hint}.") from error
+  if input_context is not None and not shard_files:
+    examples = examples.shard(input_context.num_input_pipelines,
+                              input_context.input_pipeline_id)
   if shuffle:
     examples = examples.shuffle(shuffle_buffer, seed=pipeline_seed)
   if repeat:

@@ -60,6 +60,8 @@ class Discriminator(keras.Model):
     spectral_norm, singular_value, initializer, init_stddev: as `Generator`.
     relu_on_input, identity_shortcut: see the module docstring.
     num_classes: logit width n_c; None takes it from the first call.
+    logit_scale: multiplies the logits before the projection (see
+      `Generator`'s).
   """
 
   def __init__(self, *, ch: int = 96, resolution: Optional[int] = None,
@@ -68,7 +70,7 @@ class Discriminator(keras.Model):
                singular_value: str = "auto", initializer: str = "orthogonal",
                init_stddev: float = 0.02, relu_on_input: bool = False,
                identity_shortcut: bool = False,
-               num_classes: Optional[int] = None,
+               num_classes: Optional[int] = None, logit_scale: float = 1.0,
                name: str = "discriminator"):
     super().__init__(name=name)
     if resolution is not None and resolution not in CHANNEL_MULTIPLIERS:
@@ -78,6 +80,7 @@ class Discriminator(keras.Model):
     self.resolution = resolution
     self.project_labels = project_labels
     self.num_classes = num_classes
+    self.logit_scale = logit_scale
     self._blocks_with_attention = blocks_with_attention
     self._relu_on_input = relu_on_input
     self._identity_shortcut = identity_shortcut
@@ -201,7 +204,8 @@ class Discriminator(keras.Model):
     """w1 . Psi + b + (W2 z) . Psi for features Psi [B, C], logits z [B, n_c]."""
     scores = self.final_fc(features, training=training)[:, 0]
     if self.embedding is not None:
-      embedded = self.embedding(tf.cast(logits, features.dtype),
+      embedded = self.embedding(tf.cast(logits, features.dtype)
+                                * self.logit_scale,
                                 training=training)
       scores += tf.reduce_sum(embedded * features, axis=1)
     return scores

@@ -82,6 +82,10 @@ class Generator(keras.Model):
       compare_gan's `standardize_batch.*`; the paper uses standing statistics
       (`use_moving_averages=False`), decay 0.9, epsilon 1e-5.
     upsampling, gamma_centered_at_one: see the module docstring.
+    logit_scale: logits are multiplied by it before anything else, to keep
+      the conditioning O(1) when a classifier's logits are large (ours
+      reach +-20; one-hot labels, compare_gan's input, have norm 1). Part
+      of the model: callers always pass the classifier's raw logits.
     num_classes: logit width n_c; None takes it from the first call.
   """
 
@@ -93,7 +97,8 @@ class Generator(keras.Model):
                use_moving_averages: bool = False, bn_decay: float = 0.9,
                bn_epsilon: float = 1e-5, use_cross_replica_mean: bool = False,
                upsampling: str = "nearest", gamma_centered_at_one: bool = True,
-               num_classes: Optional[int] = None, name: str = "generator"):
+               num_classes: Optional[int] = None, logit_scale: float = 1.0,
+               name: str = "generator"):
     super().__init__(name=name)
     if resolution not in CHANNEL_MULTIPLIERS:
       raise ValueError(f"Generator resolution={resolution} is not supported; "
@@ -110,6 +115,7 @@ class Generator(keras.Model):
     self.hierarchical_z = hierarchical_z
     self.embed_labels = embed_labels
     self.num_classes = num_classes
+    self.logit_scale = logit_scale
     self.use_moving_averages = use_moving_averages
     self.channels = [ch * m for m in multipliers]
     attention = checks.parse_block_names(
@@ -190,6 +196,7 @@ class Generator(keras.Model):
               on_stage: Optional[Callable[[str, tf.Tensor], None]] = None):
     """The network itself; `on_stage(name, output)` sees every stage."""
     report = on_stage or (lambda name, h: None)
+    logits = logits * self.logit_scale
     condition = self.embed(logits) if self.embed is not None else logits
     if self.hierarchical_z:
       seed_noise, *block_noise = tf.split(noise, self.num_blocks + 1, axis=1)

@@ -1,0 +1,308 @@
+"""LogitGAN's training step on the tiny networks: updates and counters, the
+EMA of G, classifier logits, MirroredStrategy against one device, standing
+statistics and reconstruction, and the loss picked through gin.
+
+Steps run eagerly on the default strategy (tracing a step costs ~10 s of
+CPU here, an eager step ~1 s); the MirroredStrategy test runs the step in a
+tf.function, as the trainer does.
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from logit_gan import config
+from logit_gan import gan
+
+N_C = 10
+B = 4  # examples per discriminator sub-step
+
+
+def build_gan(*bindings, classifier=None, **options):
+  """The tiny networks (G ch 8 at 32x32, D ch 8) with Keras seeded at 0, so
+  every model built here starts from the same weights."""
+  config.parse(["tiny.gin"], list(bindings))
+  keras.utils.set_random_seed(0)
+  return gan.LogitGAN(N_C, classifier, **options)
+
+
+def make_batch(disc_iters, seed=0, logits=True):
+  """A step's batch: disc_iters * B images in [-1, 1] (and their logits)."""
+  rng = np.random.default_rng(seed)
+  n = disc_iters * B
+  batch = {"images": tf.constant(rng.uniform(-1, 1, (n, 32, 32, 3)),
+                                 tf.float32)}
+  if logits:
+    batch["logits"] = tf.constant(rng.normal(0, 3, (n, N_C)), tf.float32)
+  return batch
+
+
+def make_classifier():
+  """A small frozen classifier with seeded initializers, independent of the
+  global Keras seed."""
+  init = lambda seed: keras.initializers.GlorotNormal(seed=seed)
+  return keras.Sequential([
+      keras.Input((32, 32, 3)),
+      keras.layers.Conv2D(4, 4, strides=4, activation="relu",
+                          kernel_initializer=init(1)),
+      keras.layers.GlobalAveragePooling2D(),
+      keras.layers.Dense(N_C, kernel_initializer=init(2),
+                         bias_initializer="ones"),
+  ])
+
+
+def mirrored_strategy(devices):
+  """A MirroredStrategy with collective keys of its own.
+
+  Strategies in one process all number their collectives from group 1,
+  instance 100; once one has run, another whose first all-reduces have other
+  shapes aborts with "Shape mismatch in the collective instance 100"
+  (tensorflow#62790; seen here with two strategies running GAN steps in
+  one process). TF's own
+  tests move the key base per strategy (strategy_combinations.py); so does
+  this, restoring the class default for strategies made elsewhere."""
+  cls = tf.distribute.MirroredStrategy
+  default = cls._collective_key_base  # pylint: disable=protected-access
+  cls._collective_key_base = 7_000_000  # pylint: disable=protected-access
+  try:
+    return cls(devices)
+  finally:
+    cls._collective_key_base = default  # pylint: disable=protected-access
+
+
+def values(variables):
+  return [v.numpy() for v in variables]
+
+
+def as_floats(metrics):
+  return {name: float(value) for name, value in metrics.items()}
+
+
+@pytest.fixture(scope="module")
+def classifier():
+  return make_classifier()
+
+
+@pytest.fixture(scope="module")
+def reference(classifier):
+  """One hinge step, disc_iters 1, on images with the classifier's logits
+  cached: the model and its metrics, for tests that change one thing."""
+  images = make_batch(1, logits=False)["images"]
+  model = build_gan(disc_iters=1)
+  metrics = model.train_step({"images": images,
+                              "logits": classifier(images)})
+  return model, as_floats(metrics)
+
+
+# --- The step. ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("disc_iters", [1, 2])
+def test_two_steps_update_g_and_d_and_count(disc_iters):
+  """Every trainable weight of G and D moves, and the counters and the
+  optimizers' iterations count 2 G updates and 2 * disc_iters D updates."""
+  model = build_gan(disc_iters=disc_iters)
+  g0 = values(model.generator.trainable_variables)
+  d0 = values(model.discriminator.trainable_variables)
+  for step in range(2):
+    metrics = as_floats(model.train_step(make_batch(disc_iters, seed=step)))
+    assert set(metrics) == set(gan.METRICS)
+    assert all(np.isfinite(v) for v in metrics.values()), metrics
+  assert int(model.step) == 2
+  assert int(model.d_updates) == 2 * disc_iters
+  assert int(model.g_optimizer.iterations) == 2
+  assert int(model.d_optimizer.iterations) == 2 * disc_iters
+  for name, before, variables in [
+      ("G", g0, model.generator.trainable_variables),
+      ("D", d0, model.discriminator.trainable_variables)]:
+    unchanged = [v.path for v, b in zip(variables, before)
+                 if np.array_equal(v.numpy(), b)]
+    assert not unchanged, f"{name} weights not updated: {unchanged}"
+
+
+def test_ema_is_a_copy_of_g_before_ema_start_step():
+  """With ema_start_step 2, the EMA generator equals G exactly (all weights)
+  after steps 0 and 1; the third step (step 2) averages with decay 0.5."""
+  model = build_gan(disc_iters=1, ema_start_step=2, ema_decay=0.5)
+  for step in range(2):
+    model.train_step(make_batch(1, seed=step))
+    for ema, g in zip(model.ema_generator.weights, model.generator.weights):
+      np.testing.assert_array_equal(ema.numpy(), g.numpy(), err_msg=g.path)
+  g2 = values(model.generator.trainable_variables)
+  model.train_step(make_batch(1, seed=2))
+  g3 = values(model.generator.trainable_variables)
+  ema = values(model.ema_generator.trainable_variables)
+  for e, a, b in zip(ema, g2, g3):
+    np.testing.assert_allclose(e, 0.5 * a + 0.5 * b, rtol=1e-6, atol=1e-7)
+  assert max(np.abs(e - b).max() for e, b in zip(ema, g3)) > 1e-5
+
+
+def test_ema_averages_from_ema_start_step():
+  """With ema_start_step 0 and decay d, one step gives EMA = d * G_before +
+  (1 - d) * G_after for trainable weights; the rest is G's."""
+  decay = 0.75
+  model = build_gan(disc_iters=1, ema_start_step=0, ema_decay=decay)
+  before = values(model.generator.trainable_variables)
+  for e, g in zip(values(model.ema_generator.weights),
+                  values(model.generator.weights)):
+    np.testing.assert_array_equal(e, g)  # the EMA starts as a copy of G
+  model.train_step(make_batch(1))
+  after = values(model.generator.trainable_variables)
+  ema = values(model.ema_generator.trainable_variables)
+  assert len(ema) == len(after) > 0
+  for e, b, a in zip(ema, before, after):
+    want = decay * b.astype(np.float64) + (1 - decay) * a.astype(np.float64)
+    np.testing.assert_allclose(e, want, rtol=1e-6, atol=1e-7)
+  # Not trivially G (or its initial weights): G moved by ~lr = 1e-4.
+  assert max(np.abs(e - a).max() for e, a in zip(ema, after)) > 5e-5
+  assert max(np.abs(e - b).max() for e, b in zip(ema, before)) > 1e-5
+  for e, g in zip(model.ema_generator.non_trainable_weights,
+                  model.generator.non_trainable_weights):
+    np.testing.assert_array_equal(e.numpy(), g.numpy(), err_msg=g.path)
+
+
+# --- Logits from a classifier. --------------------------------------------
+
+
+def test_classifier_computes_the_logits_of_uncached_batches(classifier,
+                                                            reference):
+  """A batch of images only, with the classifier given, trains exactly like
+  the same images with the classifier's logits cached; the classifier stays
+  frozen."""
+  frozen = values(classifier.weights)
+  model = build_gan(disc_iters=1, classifier=classifier)
+  metrics = as_floats(model.train_step(make_batch(1, logits=False)))
+  _, want = reference
+  assert metrics == pytest.approx(want, rel=1e-5, abs=1e-6)
+  for w, before in zip(classifier.weights, frozen):
+    np.testing.assert_array_equal(w.numpy(), before)
+
+
+def test_batch_without_logits_needs_a_classifier(reference):
+  model, _ = reference
+  assert model.classifier is None
+  step = int(model.step)
+  with pytest.raises(ValueError, match="no logits"):
+    model.train_step(make_batch(1, logits=False))
+  assert int(model.step) == step
+
+
+# --- Loss selection. ------------------------------------------------------
+
+
+def test_gin_loss_fn_changes_the_d_loss(classifier, reference):
+  """`loss.fn = @wasserstein` on the same initial weights and batch: D's
+  outputs are the reference's (hinge) ones, and d_loss is now
+  -mean(d_real) + mean(d_fake) instead of the hinge loss."""
+  _, hinge = reference
+  images = make_batch(1, logits=False)["images"]
+  model = build_gan("loss.fn = @wasserstein", disc_iters=1)
+  metrics = as_floats(model.train_step({"images": images,
+                                        "logits": classifier(images)}))
+  assert metrics["d_real"] == pytest.approx(hinge["d_real"], abs=1e-6)
+  assert metrics["d_fake"] == pytest.approx(hinge["d_fake"], abs=1e-6)
+  assert metrics["d_loss_real"] == pytest.approx(-metrics["d_real"],
+                                                 abs=1e-6)
+  assert metrics["d_loss_fake"] == pytest.approx(metrics["d_fake"], abs=1e-6)
+  assert metrics["d_loss"] == pytest.approx(
+      metrics["d_loss_real"] + metrics["d_loss_fake"], abs=1e-6)
+  # With D's outputs near 0 the hinge terms are near 1, the Wasserstein
+  # ones near 0.
+  assert abs(metrics["d_loss"] - hinge["d_loss"]) > 0.5
+
+
+# --- MirroredStrategy. ----------------------------------------------------
+
+
+def test_mirrored_strategy_matches_one_device():
+  """Two replicas on two logical CPUs, each with half of the global batch,
+  update G, D and the EMA of G as one device does with the whole batch.
+
+  G's batch norm uses cross-replica statistics (so they are the global
+  batch's), noise is drawn for the global batch and split, and losses are
+  scaled by 1 / replicas. What remains is float reordering in the
+  all-reduce. Adam with beta1 = 0 divides each gradient by its own RMS, so
+  an update is ~lr * sign(gradient): a weight whose gradient is ~0 can move
+  by up to ~lr differently on the two sides. Hence atol = 3 learning-rate
+  steps per network (3e-4 for G, 1.5e-3 for D; measured: 1.3e-5 for G,
+  1.7e-6 for D). As G moves only ~1e-4 per step, that tolerance alone would
+  pass a G that was never updated, so under 1% of the weights may differ by
+  more than lr / 10 (measured: 0.001%) while over a quarter moved by more
+  than lr / 2 (measured: 60% of G's, 98% of D's). The reported losses agree
+  to 1e-5 (measured: ~2e-7); the second step's would not if the first
+  updates differed.
+  """
+  disc_iters, g_lr, d_lr = 2, 1e-4, 5e-4
+  binding = "Generator.use_cross_replica_mean = True"
+  batch = make_batch(disc_iters)
+  nets = lambda m: {"G": m.generator, "D": m.discriminator,
+                    "EMA": m.ema_generator}
+  lrs = {"G": g_lr, "D": d_lr, "EMA": g_lr}
+
+  single = build_gan(binding, disc_iters=disc_iters, g_lr=g_lr, d_lr=d_lr)
+  initial = {k: values(n.trainable_variables)
+             for k, n in nets(single).items()}
+  single_metrics = [as_floats(single.train_step(batch)) for _ in range(2)]
+
+  strategy = mirrored_strategy(["/cpu:0", "/cpu:1"])
+  assert strategy.num_replicas_in_sync == 2
+  with strategy.scope():
+    mirrored = build_gan(binding, disc_iters=disc_iters, g_lr=g_lr,
+                         d_lr=d_lr)
+  for name, net in nets(mirrored).items():
+    for w, w0 in zip(net.trainable_variables, initial[name]):
+      np.testing.assert_array_equal(w.numpy(), w0)  # same initial weights
+  dataset = tf.data.Dataset.from_tensors(batch).repeat()
+  iterator = iter(strategy.experimental_distribute_dataset(dataset))
+  step = tf.function(lambda b: mirrored.train_step(b, strategy))
+  mirrored_metrics = [as_floats(step(next(iterator))) for _ in range(2)]
+
+  for got, want in zip(mirrored_metrics, single_metrics):
+    assert got == pytest.approx(want, abs=1e-5)
+  assert int(mirrored.step.numpy()) == 2
+  assert int(mirrored.d_updates.numpy()) == 2 * disc_iters
+  for name in nets(single):
+    lr = lrs[name]
+    one = nets(single)[name]
+    two = nets(mirrored)[name]
+    for a, b in zip(one.weights, two.weights):
+      replicas = strategy.experimental_local_results(b.value)
+      assert len(replicas) == 2
+      np.testing.assert_allclose(replicas[0].numpy(), replicas[1].numpy(),
+                                 atol=1e-6, err_msg=b.path)
+      atol = 3 * lr if b.trainable else 1e-5
+      np.testing.assert_allclose(b.numpy(), a.numpy(), atol=atol,
+                                 err_msg=f"{name} {b.path}")
+    flat = lambda ws: np.concatenate([np.ravel(w) for w in ws])
+    a = flat(values(one.trainable_variables))
+    b = flat(values(two.trainable_variables))
+    moved = np.abs(a - flat(initial[name]))
+    assert np.mean(np.abs(a - b) > lr / 10) < 0.01, name
+    assert np.mean(moved > lr / 2) > 0.25, name
+
+
+# --- Inference. -----------------------------------------------------------
+
+
+def test_reconstruct_after_standing_statistics(reference):
+  """Before standing statistics, inference refuses; after them, images are
+  [B, 32, 32, 3] in [-1, 1], the same for the same seed and different for
+  another."""
+  model, _ = reference
+  logits = make_batch(1, seed=5)["logits"]
+  if not model.inference_generator.use_moving_averages:
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match="standing batch-norm statistics are empty"):
+      model.reconstruct(logits)
+  logit_batches = [make_batch(2, seed=s)["logits"] for s in range(4)]
+  assert model.fill_standing_statistics(logit_batches, num_batches=3) == 3
+  images = model.reconstruct(logits, seed=1).numpy()
+  assert images.shape == (B, 32, 32, 3)
+  assert np.all(np.isfinite(images))
+  assert images.min() >= -1.0 and images.max() <= 1.0
+  assert images.std() > 1e-3  # not a constant image
+  np.testing.assert_array_equal(images,
+                                model.reconstruct(logits, seed=1).numpy())
+  other = model.reconstruct(logits, seed=2).numpy()
+  assert np.abs(images - other).max() > 1e-3

@@ -8,7 +8,11 @@ excluded: the first call and `--warmup` further calls are not timed; then
 `--iterations` calls are timed one by one (wall clock, the call returns after
 every op of the step has run). Reported: seconds per iteration (mean and
 min) and images/s, counted as the real images an iteration consumes,
-disc_iters x batch (the convention of BigGAN-PyTorch's iterations).
+disc_iters x batch (the convention of BigGAN-PyTorch's iterations), plus the
+process CPU time per iteration and the 1-minute load average before/after:
+on a shared 2-core machine other processes inflate wall time, and CPU
+s/iter ~ 2 x wall s/iter means the step had both cores to itself. Threading
+is TensorFlow's default (nothing is pinned).
 
 Shapes (`--shapes`):
   bench32  G ch 32 at 32x32, D ch 32, no self-attention, z_dim 120, n_c 10,

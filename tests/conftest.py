@@ -23,3 +23,18 @@ def clean_state():
   keras.utils.set_random_seed(0)
   yield
   gin.clear_config()
+
+
+@pytest.fixture(scope="session")
+def tiny_shapes_data_dir(tmp_path_factory):
+  """A TFDS data dir whose `logit_gan_shapes/32` has 128 training and 32
+  test images: a tiny config built, then put where the standard 32x32
+  config is read from (so `dataset.name = 'shapes'` reads it)."""
+  import tensorflow_datasets as tfds
+  from logit_gan.data import shapes
+  directory = tmp_path_factory.mktemp("tfds")
+  tiny = shapes.make_config(32, train_size=128, test_size=32, name="tiny32")
+  tfds.builder(shapes.NAME, config=tiny,
+               data_dir=str(directory)).download_and_prepare()
+  (directory / shapes.NAME / "tiny32").rename(directory / shapes.NAME / "32")
+  return str(directory)

@@ -8,10 +8,6 @@ import socket
 import subprocess
 import sys
 
-import tensorflow_datasets as tfds
-
-from logit_gan.data import shapes
-
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
@@ -25,12 +21,9 @@ def free_ports(count):
   return ports
 
 
-def test_two_workers_train_and_write_one_checkpoint(tmp_path):
-  data_dir = tmp_path / "tfds"
-  tiny = shapes.make_config(32, train_size=64, test_size=16, name="tiny32")
-  tfds.builder(shapes.NAME, config=tiny,
-               data_dir=str(data_dir)).download_and_prepare()
-  (data_dir / shapes.NAME / "tiny32").rename(data_dir / shapes.NAME / "32")
+def test_two_workers_train_and_write_one_checkpoint(tmp_path,
+                                                    tiny_shapes_data_dir):
+  data_dir = tiny_shapes_data_dir
   model_dir = tmp_path / "model"
   workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
   bindings = [

@@ -7,26 +7,17 @@ import gin
 import numpy as np
 import pytest
 import tensorflow as tf
-import tensorflow_datasets as tfds
 
 from logit_gan import config
 from logit_gan import trainer
-from logit_gan.data import shapes
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 PAPER_CONFIG = REPO / "gin_configs" / "compare_gan" / "paper.gin"
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-  """`logit_gan_shapes/32` with 128 training and 32 test images: a tiny
-  config built, then put where the standard 32x32 config is read from."""
-  directory = tmp_path_factory.mktemp("tfds")
-  tiny = shapes.make_config(32, train_size=128, test_size=32, name="tiny32")
-  tfds.builder(shapes.NAME, config=tiny,
-               data_dir=str(directory)).download_and_prepare()
-  (directory / shapes.NAME / "tiny32").rename(directory / shapes.NAME / "32")
-  return str(directory)
+@pytest.fixture
+def data_dir(tiny_shapes_data_dir):
+  return tiny_shapes_data_dir
 
 
 def tiny_bindings(data_dir, **overrides):

@@ -101,13 +101,38 @@ def _check_num_classes(classifier) -> None:
         "binding, or choose the classifier that matches).")
 
 
+def _data_dir() -> Optional[str]:
+  try:
+    return gin.query_parameter("dataset.data_dir")
+  except ValueError:
+    return None
+
+
+def _build_logit_cache(classifier, resolution: int, cache_dir: str,
+                       chief: bool) -> None:
+  """Caches the classifier's logits of the training split (once)."""
+  if not chief:
+    raise FileNotFoundError(
+        f"No logit cache in {cache_dir}. In multi-worker training build it "
+        "before starting the workers: bin/cache_logits --gin_file=... "
+        f"--split=train --resolution={resolution} --output_dir={cache_dir}")
+  print(f"Caching {classifier.name}'s logits of the training split in "
+        f"{cache_dir} (once; later runs read them).")
+  logit_cache.cache_split(classifier, cache_dir, dataset_name=_dataset_name(),
+                          split="train", resolution=resolution,
+                          data_dir=_data_dir())
+
+
 def _check_training_data(classifier, resolution: int,
-                         cache_dir: Optional[str]) -> None:
+                         cache_dir: Optional[str], chief: bool = True) -> None:
   """Fails now, before anything is built, if the training data is missing
-  or the cache was made by another classifier or dataset."""
+  or the cache was made by another classifier or dataset; builds a cache
+  that does not exist yet."""
   if not cache_dir:
     pipeline.dataset(split="train", resolution=resolution, batch_size=1)
     return
+  if not tf.io.gfile.exists(os.path.join(cache_dir, logit_cache.METADATA)):
+    _build_logit_cache(classifier, resolution, cache_dir, chief)
   logit_cache.check(
       logit_cache.read_info(cache_dir), classifier_name=classifier.name,
       classifier_fingerprint=logit_cache.fingerprint(classifier, resolution),
@@ -154,6 +179,22 @@ def _standing_statistics_logits(classifier, resolution, batch_size, batches,
                           batch_size=batch_size, seed=seed + 1)
   for images, _ in data.take(batches):
     yield tf.constant(np.asarray(classifier(images)), tf.float32)
+
+
+def fill_standing_statistics(model, classifier, *, resolution: int,
+                             batch_size: int, batches: int, seed: int) -> None:
+  """Refills the EMA generator's standing BN statistics from the logits of
+  `batches` training batches; the same batches at every evaluation and at
+  export, so an exported generator equals the last evaluated one."""
+  model.fill_standing_statistics(
+      _standing_statistics_logits(classifier, resolution, batch_size,
+                                  batches, seed), num_batches=batches)
+
+
+def evaluation_batch_size(batch_size: int) -> int:
+  """The batch of standing statistics and evaluation: the training batch,
+  at most 256."""
+  return min(batch_size, 256)
 
 
 def _is_chief(strategy) -> bool:
@@ -215,8 +256,9 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
       retention [run_config.*].
     seed: seeds the initialization, the data order and the noise
       [run_config.tf_random_seed].
-    logit_cache_dir: a `bin/cache_logits` directory of the training split;
-      None runs the classifier inside each step.
+    logit_cache_dir: a `bin/cache_logits` directory of the training split,
+      built here first when it does not exist (single-worker runs); None
+      runs the classifier inside each step.
     eval_every_steps, eval_examples: class agreement of EMA reconstructions
       of this many test images, this often (and at the end).
     grid_examples, grid_samples: the image grid of originals beside
@@ -242,7 +284,8 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
     classifier = zoo.build_classifier()
   _check_num_classes(classifier)
   resolution = Generator().resolution  # Cheap: builds no weights.
-  _check_training_data(classifier, resolution, logit_cache_dir)
+  _check_training_data(classifier, resolution, logit_cache_dir,
+                       chief=_is_chief(strategy))
   eval_images, eval_logits = _evaluation_set(classifier, resolution,
                                              eval_examples)
   with strategy.scope():
@@ -285,7 +328,7 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
   def evaluate(step):
     return _evaluate(model, classifier, eval_images, eval_logits, step,
                      model_dir, writer, resolution=resolution,
-                     batch_size=min(batch_size, 256),
+                     batch_size=evaluation_batch_size(batch_size),
                      batches=standing_statistics_batches, seed=seed,
                      grid_examples=grid_examples, grid_samples=grid_samples,
                      write_files=chief)
@@ -372,9 +415,8 @@ def _evaluate(model, classifier, images, logits, step, model_dir, writer, *,
               resolution, batch_size, batches, seed, grid_examples,
               grid_samples, write_files) -> dict:
   """Class agreement of EMA reconstructions; an image grid."""
-  model.fill_standing_statistics(
-      _standing_statistics_logits(classifier, resolution, batch_size,
-                                  batches, seed), num_batches=batches)
+  fill_standing_statistics(model, classifier, resolution=resolution,
+                           batch_size=batch_size, batches=batches, seed=seed)
   reconstructions = tf.concat(
       [model.reconstruct(logits[i:i + 250], seed=i)
        for i in range(0, len(logits), 250)], 0)

@@ -164,6 +164,14 @@ def test_training_reads_a_logit_cache_of_its_classifier(tmp_path, data_dir):
                **{"train.logit_cache_dir": f"'{tmp_path / 'cache'}'",
                   "train.training_steps": "1"})
   assert result["step"] == 1
+  # A cache directory that does not exist yet is built before training.
+  fresh = tmp_path / "fresh_cache"
+  result = run(tmp_path / "model_fresh", data_dir,
+               **{"train.logit_cache_dir": f"'{fresh}'",
+                  "train.training_steps": "1"})
+  assert result["step"] == 1
+  assert logit_cache.read_info(str(fresh)) == logit_cache.read_info(
+      str(tmp_path / "cache"))
   # Another classifier (another seed) must not train on these logits.
   with pytest.raises(logit_cache.CacheMismatchError):
     run(tmp_path / "other", data_dir,

@@ -33,8 +33,8 @@ from logit_gan import noise
 from logit_gan.discriminator import Discriminator
 from logit_gan.generator import Generator
 
-METRICS = ("d_loss", "d_loss_real", "d_loss_fake", "d_penalty", "g_loss",
-           "d_real", "d_fake")
+METRICS = ("d_loss", "d_loss_real", "d_loss_fake", "d_penalty", "d_mismatch",
+           "g_loss", "d_real", "d_fake")
 
 
 def _adam(learning_rate: float, beta1: float, beta2: float, name: str):
@@ -71,6 +71,8 @@ class LogitGAN(tf.Module):
     g_lr, d_lr: Adam learning rates [ModularGAN.g_lr, ModularGAN.d_lr].
     beta1, beta2: Adam's betas [AdamOptimizer.beta1, beta2].
     penalty_weight: weight of `penalty.fn` [options.lamba].
+    mismatch_weight: weight of a matching-aware D term, real images with
+      another example's logits scored as fakes; 0 (the paper) turns it off.
     use_ema, ema_decay, ema_start_step: the EMA of G's weights
       [ModularGAN.g_use_ema, ema_decay, ema_start_step].
     seed: the run's seed for noise [run_config.tf_random_seed].
@@ -81,7 +83,8 @@ class LogitGAN(tf.Module):
   def __init__(self, num_classes: int, classifier: Optional[Callable] = None,
                *, disc_iters: int = 2, g_lr: float = 1e-4,
                d_lr: float = 5e-4, beta1: float = 0.0, beta2: float = 0.999,
-               penalty_weight: float = 1.0, use_ema: bool = True,
+               penalty_weight: float = 1.0, mismatch_weight: float = 0.0,
+               use_ema: bool = True,
                ema_decay: float = 0.9999, ema_start_step: int = 40_000,
                seed: int = 0, jit_compile: bool = False):
     super().__init__(name="logit_gan")
@@ -94,6 +97,7 @@ class LogitGAN(tf.Module):
     self.g_lr, self.d_lr = g_lr, d_lr
     self.disc_iters = disc_iters
     self.penalty_weight = penalty_weight
+    self.mismatch_weight = mismatch_weight
     self.use_ema = use_ema
     self.ema_decay = ema_decay
     self.ema_start_step = ema_start_step
@@ -144,22 +148,38 @@ class LogitGAN(tf.Module):
   def _discriminator_gradients(self, images, logits, epsilon, seed, scale):
     fake = tf.stop_gradient(self.generator(logits, epsilon, training=True))
     with tf.GradientTape() as tape:
-      outputs = self.discriminator(tf.concat([images, fake], 0),
-                                   tf.concat([logits, logits], 0),
-                                   training=True)
+      features = self.discriminator.features(tf.concat([images, fake], 0),
+                                             training=True)
+      outputs = self.discriminator.project(
+          features, tf.concat([logits, logits], 0), training=True)
       d_real, d_fake = tf.split(outputs, 2)
       result = losses.compute_losses(d_real, d_fake)
       penalty = losses.compute_penalty(self._discriminator_fn, images, fake,
                                        logits, seed)
       loss = result.d_loss + self.penalty_weight * penalty
+      mismatch = tf.constant(0.0)
+      if self.mismatch_weight:
+        mismatch = self._mismatch_loss(tf.split(features, 2)[0], d_real,
+                                       logits)
+        loss += self.mismatch_weight * mismatch
       scaled = loss * scale
     gradients = tape.gradient(scaled,
                               self.discriminator.trainable_variables)
     metrics = {"d_loss": loss, "d_loss_real": result.d_loss_real,
                "d_loss_fake": result.d_loss_fake, "d_penalty": penalty,
                "d_real": tf.reduce_mean(d_real),
-               "d_fake": tf.reduce_mean(d_fake)}
+               "d_fake": tf.reduce_mean(d_fake), "d_mismatch": mismatch}
     return gradients, metrics
+
+  def _mismatch_loss(self, real_features, d_real, logits):
+    """D's fake-side loss on real images paired with another image's logits
+    (a matching-aware D, Reed et al. 2016): from the first step D must judge
+    agreement with z, not only realism. The features are shared with the
+    real term, so this costs one projection."""
+    # training=False: the projection's spectral norm advanced once already.
+    d_mismatch = self.discriminator.project(
+        real_features, tf.roll(logits, shift=1, axis=0), training=False)
+    return losses.compute_losses(d_real, d_mismatch).d_loss_fake
 
   def _generator_gradients(self, logits, epsilon, scale):
     with tf.GradientTape() as tape:

@@ -212,6 +212,32 @@ def test_gin_loss_fn_changes_the_d_loss(classifier, reference):
   assert abs(metrics["d_loss"] - hinge["d_loss"]) > 0.5
 
 
+def test_mismatch_term_scores_real_images_with_rolled_logits():
+  """GAN.mismatch_weight adds hinge(1 + D(x, z')) with z' the batch's logits
+  rolled by one, computed here with D called directly on the initial
+  weights; at weight 0 (the paper) the term is off. Without spectral norm
+  in D, so that the step's power iteration does not move D's outputs."""
+  batch = make_batch(1, seed=3)
+  no_sn = "Discriminator.spectral_norm = False"
+  model = build_gan(no_sn, disc_iters=1, mismatch_weight=0.5)
+  images, logits = batch["images"], batch["logits"]
+  rolled = tf.roll(logits, 1, axis=0)
+  d_real = model.discriminator(images, logits, training=False).numpy()
+  d_mismatch = model.discriminator(images, rolled, training=False).numpy()
+  expected = np.mean(np.maximum(0.0, 1.0 + d_mismatch))
+  metrics = as_floats(model.train_step(batch))
+  assert metrics["d_mismatch"] == pytest.approx(expected, rel=1e-4)
+  assert metrics["d_real"] == pytest.approx(float(np.mean(d_real)),
+                                            rel=1e-4)
+  assert metrics["d_loss"] == pytest.approx(
+      metrics["d_loss_real"] + metrics["d_loss_fake"]
+      + 0.5 * metrics["d_mismatch"], rel=1e-5)
+  plain = as_floats(build_gan(no_sn, disc_iters=1).train_step(batch))
+  assert plain["d_mismatch"] == 0.0
+  assert plain["d_loss"] == pytest.approx(
+      plain["d_loss_real"] + plain["d_loss_fake"], rel=1e-5)
+
+
 # --- MirroredStrategy. ----------------------------------------------------
 
 

@@ -10,6 +10,8 @@ CONSOLE_SCRIPTS = {
     "train_classifier": "logit_gan.cli.train_classifier:run",
     "cache_logits": "logit_gan.cli.cache_logits:run",
     "train": "logit_gan.cli.train:run",
+    "export": "logit_gan.cli.export:run",
+    "reconstruct": "logit_gan.cli.reconstruct:run",
 }
 
 setuptools.setup(

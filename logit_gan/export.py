@@ -1,0 +1,198 @@
+"""SavedModels of a trained generator, for TF Serving, TF Hub and Keras.
+
+`export(...)` writes `export_dir/<version>/` (1, 2, ...: the layout TF
+Serving watches) with `keras.export.ExportArchive`, so the result loads
+without logit_gan: `tf.saved_model.load`, `tensorflow_hub.load`,
+`keras.layers.TFSMLayer(path, call_endpoint=...)` and TF Serving.
+
+Endpoints, each a signature (TF Serving: inputs by name) and a method of
+the loaded object taking one dict (`model.reconstruct_from_logits({"logits":
+l, "noise": e})`, as `TFSMLayer` calls it). B is any batch size >= 1; n_c, z_dim and R are fixed by the
+model and listed by `describe`; images_float is in [-1, 1], the package's
+range; images are uint8 RGB, round((x + 1) * 127.5)):
+
+  reconstruct_from_logits (also serving_default)
+      logits float32 [B, n_c] (pre-softmax), noise float32 [B, z_dim]
+      -> images uint8 [B, R, R, 3], images_float float32 [B, R, R, 3]
+  reconstruct_from_logits_seeded
+      logits float32 [B, n_c], seed int64 [B]
+      -> the same; row i's noise is drawn statelessly from seed[i] with the
+         run's evaluation distribution (`eval_z`), so a seed gives the same
+         image on every load, machine and batch composition.
+  reconstruct (only with a bundled classifier)
+      images uint8 [B, R, R, 3]
+      -> reconstructions uint8 [B, R, R, 3], reconstructions_float,
+         logits float32 [B, n_c], predicted_class int64 [B];
+         reconstruction i uses seed i (as reconstruct_from_logits_seeded).
+  describe (no inputs)
+      -> num_classes, z_dim, resolution (int64), classifier (string),
+         training_step (int64), gin_config (string), signatures (string).
+
+The same description is written as JSON to `assets.extra/logit_gan.json`.
+Bad inputs fail with an error naming the input: a wrong dtype, rank or
+width is refused by the signature; an empty batch or a batch-size mismatch
+by a check inside the graph (InvalidArgumentError).
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+from typing import Any, Optional
+
+import keras
+import tensorflow as tf
+
+from logit_gan import noise
+from logit_gan.data import pipeline
+
+METADATA_FILE = "assets.extra/logit_gan.json"
+SEED_STREAM = 0x10617  # Second word of every seeded signature's RNG seed.
+
+
+def next_version_dir(export_dir: str) -> pathlib.Path:
+  """export_dir/N for the next free version N (1 for a new directory);
+  existing versions are never touched."""
+  export_dir = pathlib.Path(export_dir)
+  if export_dir.exists() and not export_dir.is_dir():
+    raise NotADirectoryError(f"--export_dir {export_dir} is a file; give a "
+                             "directory (versions go in numbered folders).")
+  versions = [int(p.name) for p in export_dir.glob("*")
+              if p.is_dir() and re.fullmatch(r"\d+", p.name)]
+  return export_dir / str(max(versions, default=0) + 1)
+
+
+def seeded_noise(seeds: tf.Tensor, z_dim: int) -> tf.Tensor:
+  """Noise [B, z_dim] whose row i depends only on seeds[i] (int64 [B])."""
+  def row(seed):
+    return noise.eval_noise(
+        [z_dim], tf.stack([seed, tf.constant(SEED_STREAM, tf.int64)]))
+  return tf.map_fn(row, seeds, fn_output_signature=tf.float32)
+
+
+def _checked(**inputs: tuple[tf.Tensor, tuple]) -> list[tf.Tensor]:
+  """The inputs, gated by in-graph checks of their rank, trailing sizes
+  (`inputs[name] = (tensor, trailing_shape)`), non-empty and equal batch.
+
+  Checked in the graph, not only by the signature, because callers such as
+  TF Serving and `signatures[...]` do not enforce the declared shapes."""
+  names = list(inputs)
+  first = names[0]
+  checks = []
+  for name, (tensor, trailing) in inputs.items():
+    expected = "[B" + "".join(f", {d}" for d in trailing) + "]"
+    checks.append(tf.debugging.assert_equal(
+        tf.rank(tensor), 1 + len(trailing),
+        message=f"{name} must have shape {expected}"))
+    with tf.control_dependencies(checks[-1:]):
+      shape = tf.shape(tensor, out_type=tf.int64)
+      checks.append(tf.debugging.assert_equal(
+          shape[1:], tf.constant(trailing, tf.int64, [len(trailing)]),
+          message=f"{name} must have shape {expected}"))
+      if name == first:
+        checks.append(tf.debugging.assert_positive(
+            shape[0], message=f"{name} holds an empty batch (B = 0); send "
+            "at least one row."))
+        batch = shape[0]
+      else:
+        checks.append(tf.debugging.assert_equal(
+            shape[0], batch, message=f"{name} and {first} must have the "
+            "same batch size B."))
+  with tf.control_dependencies(checks):
+    return [tf.identity(tensor) for tensor, _ in inputs.values()]
+
+
+class _Endpoints:
+  """The signature functions over one generator (and classifier)."""
+
+  def __init__(self, generator, classifier):
+    self.generator = generator
+    self.classifier = classifier
+    self.num_classes = generator.num_classes
+    self.z_dim = generator.z_dim
+
+  def _images(self, logits, rows_noise, prefix: str = "images") -> dict:
+    images = self.generator.forward(logits, rows_noise, training=False)
+    return {prefix: pipeline.to_uint8(images), f"{prefix}_float": images}
+
+  def from_logits(self, inputs):
+    logits, rows_noise = _checked(
+        logits=(inputs["logits"], (self.num_classes,)),
+        noise=(inputs["noise"], (self.z_dim,)))
+    return self._images(logits, rows_noise)
+
+  def from_logits_seeded(self, inputs):
+    logits, seed = _checked(logits=(inputs["logits"], (self.num_classes,)),
+                            seed=(inputs["seed"], ()))
+    return self._images(logits, seeded_noise(seed, self.z_dim))
+
+  def from_images(self, inputs):
+    size = self.generator.resolution
+    images, = _checked(images=(inputs["images"], (size, size, 3)))
+    logits = self.classifier(pipeline.to_model_range(images))
+    seeds = tf.range(tf.shape(logits, out_type=tf.int64)[0])
+    outputs = self._images(logits, seeded_noise(seeds, self.z_dim),
+                           prefix="reconstructions")
+    return {**outputs, "logits": logits,
+            "predicted_class": tf.argmax(logits, axis=-1)}
+
+
+def _inputs(**specs: tuple[list, tf.DType]) -> list[dict]:
+  """One dict argument of named specs: the signature's input names, the
+  restored method's argument (`model.reconstruct({"images": x})`) and what
+  `keras.layers.TFSMLayer` passes."""
+  return [{name: tf.TensorSpec(shape, dtype, name=name)
+           for name, (shape, dtype) in specs.items()}]
+
+
+def describe(metadata: dict[str, Any]) -> dict[str, Any]:
+  """The `describe` outputs: metadata plus this module's signature docs."""
+  return {**metadata, "signatures": __doc__}
+
+
+def export(generator, export_dir: str, *, metadata: dict[str, Any],
+           classifier: Optional[Any] = None) -> pathlib.Path:
+  """Writes generator (and classifier) as the next version in export_dir.
+
+  generator: a built Generator whose inference statistics are ready (the
+    EMA generator after standing statistics; see `trained.load`).
+  metadata: `describe`'s fields besides z_dim, resolution, num_classes.
+  classifier: a frozen zoo.Classifier to bundle (adds `reconstruct`).
+  Returns the version directory written.
+  """
+  num_classes, z_dim = generator.num_classes, generator.z_dim
+  resolution = generator.resolution
+  info = describe({**metadata, "num_classes": num_classes, "z_dim": z_dim,
+                   "resolution": resolution})
+  endpoints = _Endpoints(generator, classifier)
+  logits = ([None, num_classes], tf.float32)
+  archive = keras.export.ExportArchive()
+  archive.track(generator)
+  archive.add_endpoint(
+      "reconstruct_from_logits", endpoints.from_logits,
+      _inputs(logits=logits, noise=([None, z_dim], tf.float32)))
+  archive.add_endpoint(
+      "reconstruct_from_logits_seeded", endpoints.from_logits_seeded,
+      _inputs(logits=logits, seed=([None], tf.int64)))
+  if classifier is not None:
+    archive.track(classifier)
+    archive.add_endpoint(
+        "reconstruct", endpoints.from_images,
+        _inputs(images=([None, resolution, resolution, 3], tf.uint8)))
+  constants = {name: tf.constant(value, tf.int64 if isinstance(value, int)
+                                 else None)
+               for name, value in info.items()}
+  archive.add_endpoint("describe", lambda: dict(constants), [])
+  version_dir = next_version_dir(export_dir)
+  staging = version_dir.with_name(f".{version_dir.name}.incomplete")
+  if staging.exists():
+    tf.io.gfile.rmtree(str(staging))
+  archive.write_out(str(staging), verbose=False)
+  extra = staging / METADATA_FILE
+  extra.parent.mkdir(parents=True, exist_ok=True)
+  extra.write_text(json.dumps({k: v for k, v in info.items()
+                               if k != "signatures"}, indent=2))
+  # Renamed when complete: TF Serving never sees a half-written version.
+  staging.rename(version_dir)
+  return version_dir

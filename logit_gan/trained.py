@@ -1,0 +1,99 @@
+"""A trained LogitGAN brought back from its `bin/train` model_dir.
+
+What export and the analyses start from: the gin config the run wrote
+(`operative_config.gin`), its classifier, the networks restored from a
+checkpoint, and the EMA generator's standing statistics refilled exactly as
+the trainer's evaluation fills them (same training batches, same noise), so
+what is loaded reproduces the last evaluation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import pathlib
+from typing import Optional, Sequence
+
+from absl import logging
+import gin
+import keras
+import tensorflow as tf
+
+from logit_gan import config
+from logit_gan import gan as gan_lib
+from logit_gan import trainer
+from logit_gan.classifiers import zoo
+
+CONFIG_FILE = "operative_config.gin"
+
+
+@dataclasses.dataclass
+class Trained:
+  """A restored run. `model.inference_generator` is ready for inference."""
+  model: gan_lib.LogitGAN
+  classifier: zoo.Classifier
+  step: int
+  checkpoint_path: str
+  gin_config: str
+
+
+def _train_setting(name: str):
+  """`train.<name>` as the run bound it, else `train`'s default."""
+  try:
+    return gin.query_parameter(f"train.{name}")
+  except ValueError:
+    return inspect.signature(trainer.train).parameters[name].default
+
+
+def _checkpoint_path(model_dir: pathlib.Path,
+                     checkpoint: Optional[str]) -> str:
+  if checkpoint:
+    if not tf.io.gfile.exists(f"{checkpoint}.index"):
+      raise FileNotFoundError(
+          f"No checkpoint {checkpoint} (its {checkpoint}.index is missing); "
+          f"name one of {model_dir}/ckpt-N, or leave the checkpoint out for "
+          "the latest.")
+    return checkpoint
+  latest = tf.train.latest_checkpoint(str(model_dir))
+  if latest is None:
+    raise FileNotFoundError(
+        f"{model_dir} holds no checkpoint. Train first: bin/train "
+        f"--gin_file=... --model_dir={model_dir}")
+  return latest
+
+
+def load(model_dir: str, *, checkpoint: Optional[str] = None,
+         gin_bindings: Sequence[str] = ()) -> Trained:
+  """Restores the run in `model_dir` (its latest checkpoint, or
+  `checkpoint`); `gin_bindings` override its config (e.g. a classifier path
+  that moved). Replaces the process's gin config with the run's."""
+  model_dir = pathlib.Path(model_dir)
+  config_file = model_dir / CONFIG_FILE
+  if not config_file.is_file():
+    raise FileNotFoundError(
+        f"{config_file} is missing: {model_dir} is not a bin/train model_dir "
+        "(bin/train writes its config there when training starts).")
+  path = _checkpoint_path(model_dir, checkpoint)
+  gin.clear_config()
+  config.parse([str(config_file)], gin_bindings)
+  seed = _train_setting("seed")
+  keras.utils.set_random_seed(seed)  # As the trainer: same random classifier.
+  classifier = zoo.build_classifier()
+  model = gan_lib.LogitGAN(classifier.num_classes, classifier, seed=seed)
+  gin_config = tf.Variable("", trainable=False)
+  restored = model.checkpoint(gin_config=gin_config)
+  try:
+    restored.restore(path).expect_partial().assert_existing_objects_matched()
+  except (AssertionError, ValueError, tf.errors.OpError) as error:
+    raise trainer.CheckpointMismatchError(
+        f"{path} does not fit the model {config_file} describes: "
+        f"{str(error).splitlines()[0][:300]}. Was {CONFIG_FILE} edited, or "
+        "do --gin_bindings change the architecture?") from None
+  step = int(model.step.numpy())
+  trainer.fill_standing_statistics(
+      model, classifier, resolution=model.resolution,
+      batch_size=trainer.evaluation_batch_size(_train_setting("batch_size")),
+      batches=_train_setting("standing_statistics_batches"), seed=seed)
+  logging.info("Restored %s (step %d) with standing statistics.", path, step)
+  return Trained(model, classifier, step, path,
+                 gin_config.numpy().decode() or config_file.read_text())

@@ -13,9 +13,16 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 # Reinstall when the package's requirements change.
+# Loading tests also need tensorflow-hub and tensorflow-serving-api. They
+# (through tf-keras) require the full `tensorflow` package, a second
+# TensorFlow beside tensorflow-cpu; --no-deps keeps them on tensorflow-cpu.
+SERVING_TEST_PACKAGES := 'tensorflow-hub==0.16.1' 'tf-keras~=2.21.0' \
+	'tensorflow-serving-api~=2.21.0'
+
 $(INSTALLED): setup.py | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --no-deps $(SERVING_TEST_PACKAGES)
 	touch $@
 
 # The offline main job: build `shapes` (on first use), train the standard
@@ -24,8 +31,15 @@ $(INSTALLED): setup.py | $(PY)
 # skipped; an interrupted GAN run resumes from its last checkpoint.
 RUNS := runs
 
+EXPORTS := exports
+
 demo: $(RUNS)/classifiers/standard/metrics.json $(RUNS)/classifiers/robust/metrics.json | $(INSTALLED)
 	$(PY) bin/train --gin_file=shapes/robust.gin --model_dir=$(RUNS)/shapes_robust
+	test -d $(EXPORTS)/shapes_robust/1 || $(PY) bin/export \
+	    --model_dir=$(RUNS)/shapes_robust --export_dir=$(EXPORTS)/shapes_robust
+	$(PY) bin/reconstruct --export_dir=$(EXPORTS)/shapes_robust \
+	    --images export/examples/*.png export/examples/*.jpg \
+	    --num_samples=4 --out=$(RUNS)/shapes_robust/examples_reconstructed.png
 
 $(RUNS)/classifiers/%/metrics.json: | $(INSTALLED)
 	$(PY) bin/train_classifier --gin_file=shapes/classifier_$*.gin --output_dir=$(RUNS)/classifiers/$*

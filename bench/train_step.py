@@ -27,6 +27,10 @@ Both bind `Generator.initializer` and `Discriminator.initializer` to
 'normal' (orthogonal init of paper64 takes ~65 s; the initializer changes
 weight values only, not the work of a step); `--orthogonal_init` keeps it.
 
+Mixed precision (`--mixed_precision=mixed_bfloat16|mixed_float16`): the
+model computes in that dtype (`GAN.mixed_precision`); FLOPs are counted the
+same way.
+
 XLA (`--xla=both|on|off`): `LogitGAN(jit_compile=True)` compiles each D and
 G gradient computation with XLA (optimizer applies, noise and EMA stay in
 the TF graph); each mode gets a freshly built model. A failure in one mode
@@ -98,6 +102,9 @@ flags.DEFINE_integer("warmup", None, "Untimed iterations after the first "
                      "for paper64.")
 flags.DEFINE_enum("xla", "both", ["both", "on", "off"],
                   "LogitGAN(jit_compile=...) settings to measure.")
+flags.DEFINE_enum("mixed_precision", None, list(gan.MIXED_PRECISION_POLICIES),
+                  "GAN.mixed_precision of the measured model (default: "
+                  "float32).")
 flags.DEFINE_boolean("phases", True, "Also time the pieces of the step.")
 flags.DEFINE_integer("phase_repeats", None,
                      "Timed calls per phase; default 3 for bench32, 1 for "
@@ -344,16 +351,19 @@ def run_shape(shape: Shape, modes: list[bool]) -> dict:
   repeats = FLAGS.phase_repeats or shape.phase_repeats
   warmup = shape.warmup if FLAGS.warmup is None else FLAGS.warmup
   result = {"shape": dataclasses.asdict(shape), "gin_bindings": bindings,
+            "mixed_precision": FLAGS.mixed_precision,
             "iterations": iterations, "warmup": warmup, "modes": {}}
   for xla in modes:
     mode = "on" if xla else "off"
-    print(f"\n== {shape.name}: {shape.description}; XLA {mode}", flush=True)
+    print(f"\n== {shape.name}: {shape.description}; XLA {mode}; "
+          f"{FLAGS.mixed_precision or 'float32'}", flush=True)
     entry = result["modes"][mode] = {"load_before": _load()}
     model = None
     try:
       start = time.perf_counter()
       model = gan.LogitGAN(shape.num_classes, ema_start_step=0,
-                           jit_compile=xla)
+                           jit_compile=xla,
+                           mixed_precision=FLAGS.mixed_precision)
       entry["build_s"] = time.perf_counter() - start
       batch = _fixed_batch(shape, model.resolution, model.disc_iters,
                            FLAGS.seed)
@@ -462,7 +472,8 @@ def report(results: list[dict]) -> str:
           f"{entry['cpu_s']:.2f}", f"{entry['first_call_s']:.1f}",
           "/".join("?" if l is None else f"{l:.1f}" for l in loads)])
   out.append("Full training iteration (LogitGAN.train_step: 2 D updates + "
-             "1 G update + EMA), wall clock")
+             "1 G update + EMA), wall clock, "
+             f"{FLAGS.mixed_precision or 'float32'}")
   out.append(_table(rows))
   out.append("images/s = disc_iters x batch real images per iteration / "
              "mean s/iter; 'vs ref' = reference s/iter / ours; 'CPU s/iter' "

@@ -189,23 +189,27 @@ class Discriminator(keras.Model):
                on_stage: Optional[Callable[[str, tf.Tensor], None]] = None):
     """Psi(x) [B, C]: the blocks, a ReLU and a global sum over positions."""
     report = on_stage or (lambda name, h: None)
-    h = images
+    h = tf.cast(images, self.compute_dtype)
     for block in self.blocks:
       h = block(h, training=training)
       report(block.name, h)
       if block.name in self.attention:
         h = self.attention[block.name](h, training=training)
         report(f"{block.name}_attention", h)
-    h = tf.reduce_sum(tf.nn.relu(h), axis=[1, 2])
+    # The sum over positions in float32, whatever the compute dtype.
+    h = tf.reduce_sum(tf.cast(tf.nn.relu(h), tf.float32), axis=[1, 2])
     report("features", h)
     return h
 
   def project(self, features, logits, training: bool = False):
     """w1 . Psi + b + (W2 z) . Psi for features Psi [B, C], logits z [B, n_c]."""
-    scores = self.final_fc(features, training=training)[:, 0]
+    features = tf.cast(features, tf.float32)
+    scores = tf.cast(self.final_fc(features, training=training)[:, 0],
+                     tf.float32)
     if self.embedding is not None:
-      embedded = self.embedding(tf.cast(logits, features.dtype)
+      embedded = self.embedding(tf.cast(logits, tf.float32)
                                 * self.logit_scale,
                                 training=training)
-      scores += tf.reduce_sum(embedded * features, axis=1)
+      scores += tf.reduce_sum(tf.cast(embedded, tf.float32) * features,
+                              axis=1)
     return scores

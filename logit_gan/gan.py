@@ -21,6 +21,7 @@ computes them inside the step.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Callable, Optional
 
 import gin
@@ -37,10 +38,32 @@ METRICS = ("d_loss", "d_loss_real", "d_loss_fake", "d_penalty", "d_mismatch",
            "g_loss", "d_real", "d_fake")
 
 
-def _adam(learning_rate: float, beta1: float, beta2: float, name: str):
+MIXED_PRECISION_POLICIES = ("mixed_bfloat16", "mixed_float16")
+
+
+def _adam(learning_rate: float, beta1: float, beta2: float, name: str,
+          loss_scaling: bool = False):
   # epsilon 1e-8 as in TF1's AdamOptimizer, which compare_gan used.
-  return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta1,
+  adam = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta1,
                                beta_2=beta2, epsilon=1e-8, name=name)
+  if loss_scaling:  # float16 gradients underflow without it.
+    return keras.optimizers.LossScaleOptimizer(adam, name=f"{name}_scaled")
+  return adam
+
+
+@contextlib.contextmanager
+def dtype_policy(name: Optional[str]):
+  """Layers built inside compute in the policy's dtype (None: float32)."""
+  if name is not None and name not in MIXED_PRECISION_POLICIES:
+    raise ValueError(
+        f"GAN.mixed_precision = {name!r} is not a policy here; use None, "
+        f"'mixed_bfloat16' (TPU, recent CPUs) or 'mixed_float16' (GPU).")
+  previous = keras.config.dtype_policy()
+  keras.config.set_dtype_policy(name or "float32")
+  try:
+    yield
+  finally:
+    keras.config.set_dtype_policy(previous)
 
 
 def copy_generator(generator: Generator) -> Generator:
@@ -78,6 +101,10 @@ class LogitGAN(tf.Module):
     seed: the run's seed for noise [run_config.tf_random_seed].
     jit_compile: compile each gradient computation with XLA (one replica;
       a replicated strategy compiles the whole step instead).
+    mixed_precision: None (float32), 'mixed_bfloat16' (TPU) or
+      'mixed_float16' (GPU, with dynamic loss scaling): G and D compute in
+      that dtype; weights, batch statistics, power iterations, D's outputs
+      and G's images stay float32.
   """
 
   def __init__(self, num_classes: int, classifier: Optional[Callable] = None,
@@ -86,7 +113,8 @@ class LogitGAN(tf.Module):
                penalty_weight: float = 1.0, mismatch_weight: float = 0.0,
                use_ema: bool = True,
                ema_decay: float = 0.9999, ema_start_step: int = 40_000,
-               seed: int = 0, jit_compile: bool = False):
+               seed: int = 0, jit_compile: bool = False,
+               mixed_precision: Optional[str] = None):
     super().__init__(name="logit_gan")
     if disc_iters < 1:
       raise ValueError(f"GAN.disc_iters must be >= 1, not {disc_iters}.")
@@ -102,13 +130,16 @@ class LogitGAN(tf.Module):
     self.ema_decay = ema_decay
     self.ema_start_step = ema_start_step
     self.seed = seed
-    self.generator = Generator().build_for(num_classes)
-    self.discriminator = Discriminator().build_for(
-        num_classes, self.generator.resolution)
-    self.ema_generator = (copy_generator(self.generator) if use_ema
-                          else None)
-    self.g_optimizer = _adam(g_lr, beta1, beta2, "g_adam")
-    self.d_optimizer = _adam(d_lr, beta1, beta2, "d_adam")
+    self.mixed_precision = mixed_precision
+    with dtype_policy(mixed_precision):
+      self.generator = Generator().build_for(num_classes)
+      self.discriminator = Discriminator().build_for(
+          num_classes, self.generator.resolution)
+      self.ema_generator = (copy_generator(self.generator) if use_ema
+                            else None)
+    loss_scaling = mixed_precision == "mixed_float16"
+    self.g_optimizer = _adam(g_lr, beta1, beta2, "g_adam", loss_scaling)
+    self.d_optimizer = _adam(d_lr, beta1, beta2, "d_adam", loss_scaling)
     # Slots must exist before the first distributed step (see README).
     self.g_optimizer.build(self.generator.trainable_variables)
     self.d_optimizer.build(self.discriminator.trainable_variables)
@@ -162,7 +193,7 @@ class LogitGAN(tf.Module):
         mismatch = self._mismatch_loss(tf.split(features, 2)[0], d_real,
                                        logits)
         loss += self.mismatch_weight * mismatch
-      scaled = loss * scale
+      scaled = self.d_optimizer.scale_loss(loss * scale)
     gradients = tape.gradient(scaled,
                               self.discriminator.trainable_variables)
     metrics = {"d_loss": loss, "d_loss_real": result.d_loss_real,
@@ -187,7 +218,7 @@ class LogitGAN(tf.Module):
       d_fake = self.discriminator(fake, logits, training=True)
       # Generator losses depend on D's output on fakes only.
       loss = losses.compute_losses(d_fake, d_fake).g_loss
-      scaled = loss * scale
+      scaled = self.g_optimizer.scale_loss(loss * scale)
     gradients = tape.gradient(scaled, self.generator.trainable_variables)
     return gradients, {"g_loss": loss}
 

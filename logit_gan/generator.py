@@ -196,7 +196,10 @@ class Generator(keras.Model):
               on_stage: Optional[Callable[[str, tf.Tensor], None]] = None):
     """The network itself; `on_stage(name, output)` sees every stage."""
     report = on_stage or (lambda name, h: None)
-    logits = logits * self.logit_scale
+    # Under a mixed-precision policy the network computes in its compute
+    # dtype and hands back float32 images.
+    logits = tf.cast(logits, self.compute_dtype) * self.logit_scale
+    noise = tf.cast(noise, self.compute_dtype)
     condition = self.embed(logits) if self.embed is not None else logits
     if self.hierarchical_z:
       seed_noise, *block_noise = tf.split(noise, self.num_blocks + 1, axis=1)
@@ -213,7 +216,7 @@ class Generator(keras.Model):
         h = self.attention[block.name](h, training=training)
         report(f"{block.name}_attention", h)
     h = tf.nn.relu(self.final_bn(h, training=training))
-    h = tf.tanh(self.final_conv(h, training=training))
+    h = tf.tanh(tf.cast(self.final_conv(h, training=training), tf.float32))
     report("output", h)
     return h
 

@@ -22,6 +22,11 @@ normalized kernel back into the wrapped layer's kernel, so gradients do not
 flow through the normalization. Here the kernel variable stays raw and the
 normalization is part of the forward pass, with u and v held constant in the
 gradient, as in the SN-GAN paper and compare_gan.
+
+Mixed precision: every weight is created with `autocast=False`, so it reads
+as float32 under a mixed policy; each layer casts what it applies to the
+compute dtype itself, and power iterations and batch statistics stay in
+float32.
 """
 
 from __future__ import annotations
@@ -92,7 +97,7 @@ class _SpectralNormKernel(keras.layers.Layer):
     self.epsilon = epsilon
 
   def _add_kernel(self, shape: tuple[int, ...]) -> None:
-    self.kernel = self.add_weight(
+    self.kernel = self.add_weight(autocast=False,
         name="kernel", shape=shape, initializer=self.initializer)
     self._matrix_shape = (math.prod(shape[:-1]), shape[-1])
     if not self.spectral_norm:
@@ -104,7 +109,7 @@ class _SpectralNormKernel(keras.layers.Layer):
     self._side = side
     # u is identical on every replica (it is a function of mirrored weights),
     # so the first replica's value is the value.
-    self.u = self.add_weight(
+    self.u = self.add_weight(autocast=False,
         name="u", shape=(rows, 1) if side == "left" else (1, cols),
         initializer=keras.initializers.RandomNormal(stddev=1.0),
         trainable=False, aggregation="only_first_replica")
@@ -150,8 +155,9 @@ class SNDense(_SpectralNormKernel):
   def build(self, input_shape):
     self._add_kernel((int(input_shape[-1]), self.units))
     if self.use_bias:
-      self.bias = self.add_weight(name="bias", shape=(self.units,),
-                                  initializer="zeros")
+      self.bias = self.add_weight(
+          autocast=False, name="bias", shape=(self.units,),
+          initializer="zeros")
 
   def call(self, inputs, training=False):
     kernel = tf.cast(self.effective_kernel(training=training), inputs.dtype)
@@ -178,8 +184,9 @@ class SNConv2D(_SpectralNormKernel):
     k = self.kernel_size
     self._add_kernel((k, k, int(input_shape[-1]), self.filters))
     if self.use_bias:
-      self.bias = self.add_weight(name="bias", shape=(self.filters,),
-                                  initializer="zeros")
+      self.bias = self.add_weight(
+          autocast=False, name="bias", shape=(self.filters,),
+          initializer="zeros")
 
   def call(self, inputs, training=False):
     kernel = tf.cast(self.effective_kernel(training=training), inputs.dtype)
@@ -219,7 +226,7 @@ class StandardizeBatch(keras.layers.Layer):
 
   def build(self, input_shape):
     channels = (int(input_shape[-1]),)
-    stat = lambda name, init, shape=channels: self.add_weight(
+    stat = lambda name, init, shape=channels: self.add_weight(autocast=False,
         name=name, shape=shape, initializer=init, trainable=False,
         aggregation="mean")
     if self.use_moving_averages:
@@ -332,9 +339,9 @@ class BatchNorm(keras.layers.Layer):
   def build(self, input_shape):
     channels = (int(input_shape[-1]),)
     self.standardize.build(input_shape)
-    self.gamma = self.add_weight(name="gamma", shape=channels,
-                                 initializer="ones")
-    self.beta = self.add_weight(name="beta", shape=channels,
+    self.gamma = self.add_weight(autocast=False, name="gamma",
+                                 shape=channels, initializer="ones")
+    self.beta = self.add_weight(autocast=False, name="beta", shape=channels,
                                 initializer="zeros")
 
   def call(self, inputs, training=False):
@@ -373,7 +380,8 @@ class NonLocalBlock(keras.layers.Layer):
     for layer in (self.theta, self.phi, self.g):
       layer.build(input_shape)
     self.o.build(tuple(input_shape[:-1]) + (channels // 2,))
-    self.sigma = self.add_weight(name="sigma", shape=(), initializer="zeros")
+    self.sigma = self.add_weight(autocast=False, name="sigma", shape=(),
+                                 initializer="zeros")
 
   def call(self, inputs, training=False):
     batch = tf.shape(inputs)[0]

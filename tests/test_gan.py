@@ -238,6 +238,56 @@ def test_mismatch_term_scores_real_images_with_rolled_logits():
       plain["d_loss_real"] + plain["d_loss_fake"], rel=1e-5)
 
 
+# --- Mixed precision. -----------------------------------------------------
+
+
+def stage_dtypes(generator, logits):
+  dtypes = {}
+  generator.forward(logits, tf.zeros([logits.shape[0], generator.z_dim]),
+                    training=True,
+                    on_stage=lambda name, h: dtypes.setdefault(name, h.dtype))
+  return dtypes
+
+
+@pytest.mark.parametrize("policy,compute,tolerance", [
+    ("mixed_bfloat16", tf.bfloat16, 0.05),
+    ("mixed_float16", tf.float16, 0.01)])
+def test_mixed_precision_computes_the_float32_function(policy, compute,
+                                                       tolerance):
+  """G and D compute in the policy's dtype but hold float32 weights, return
+  float32 images and scores, and agree with the float32 networks built from
+  the same seed (tolerance: the dtype's precision over a few layers); a
+  training step gives finite losses; float16 scales its losses."""
+  batch = make_batch(1, seed=5)
+  images, logits = batch["images"], batch["logits"]
+  mixed = build_gan(disc_iters=1, mixed_precision=policy)
+  plain = build_gan(disc_iters=1)
+  assert keras.config.dtype_policy().name == "float32"  # Restored.
+  stages = stage_dtypes(mixed.generator, logits)
+  assert stages["B1"] == compute and stages["output"] == tf.float32
+  assert {w.dtype for w in mixed.generator.weights
+          + mixed.discriminator.weights} == {"float32"}
+  noise = tf.random.stateless_normal([B, mixed.z_dim], [1, 2])
+  np.testing.assert_allclose(
+      mixed.generator(logits, noise, training=True).numpy(),
+      plain.generator(logits, noise, training=True).numpy(),
+      atol=tolerance)
+  d_mixed = mixed.discriminator(images, logits, training=False)
+  d_plain = plain.discriminator(images, logits, training=False).numpy()
+  assert d_mixed.dtype == tf.float32
+  np.testing.assert_allclose(d_mixed.numpy(), d_plain,
+                             atol=tolerance * np.abs(d_plain).max())
+  metrics = as_floats(mixed.train_step(batch))
+  assert all(np.isfinite(list(metrics.values())))
+  scaled = isinstance(mixed.g_optimizer, keras.optimizers.LossScaleOptimizer)
+  assert scaled == (policy == "mixed_float16")
+
+
+def test_unknown_mixed_precision_policy_names_the_binding():
+  with pytest.raises(ValueError, match="GAN.mixed_precision"):
+    build_gan(mixed_precision="float16")
+
+
 # --- MirroredStrategy. ----------------------------------------------------
 
 

@@ -26,7 +26,9 @@ range; images are uint8 RGB, round((x + 1) * 127.5)):
          reconstruction i uses seed i (as reconstruct_from_logits_seeded).
   describe (no inputs)
       -> num_classes, z_dim, resolution (int64), classifier (string),
-         training_step (int64), gin_config (string), signatures (string).
+         training_step (int64), gin_config (string), signatures (string),
+         and class_names (string [n_c]) when the training dataset names
+         its classes.
 
 The same description is written as JSON to `assets.extra/logit_gan.json`.
 Bad inputs fail with an error naming the input: a wrong dtype, rank or

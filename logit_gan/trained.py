@@ -23,6 +23,7 @@ from logit_gan import config
 from logit_gan import gan as gan_lib
 from logit_gan import trainer
 from logit_gan.classifiers import zoo
+from logit_gan.data import pipeline
 
 CONFIG_FILE = "operative_config.gin"
 
@@ -35,6 +36,7 @@ class Trained:
   step: int
   checkpoint_path: str
   gin_config: str
+  class_names: Optional[tuple[str, ...]] = None  # When the dataset has them.
 
 
 def _train_setting(name: str):
@@ -96,4 +98,13 @@ def load(model_dir: str, *, checkpoint: Optional[str] = None,
       batches=_train_setting("standing_statistics_batches"), seed=seed)
   logging.info("Restored %s (step %d) with standing statistics.", path, step)
   return Trained(model, classifier, step, path,
-                 gin_config.numpy().decode() or config_file.read_text())
+                 gin_config.numpy().decode() or config_file.read_text(),
+                 _class_names(classifier.num_classes, model.resolution))
+
+
+def _class_names(num_classes: int, resolution: int
+                 ) -> Optional[tuple[str, ...]]:
+  """The training dataset's class names, when there is one per logit."""
+  names = pipeline.label_names(trainer.dataset_name(), resolution,
+                               trainer.data_dir())
+  return names if names and len(names) == num_classes else None

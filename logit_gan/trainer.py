@@ -80,7 +80,7 @@ def make_strategy(name: str = "default", tpu: Optional[str] = None
   raise ValueError(f"Unknown strategy {name!r}; choose one of {STRATEGIES}.")
 
 
-def _dataset_name() -> str:
+def dataset_name() -> str:
   """The dataset `dataset.name` selects (the pipeline's default if unset)."""
   try:
     return gin.query_parameter("dataset.name")
@@ -101,7 +101,8 @@ def _check_num_classes(classifier) -> None:
         "binding, or choose the classifier that matches).")
 
 
-def _data_dir() -> Optional[str]:
+def data_dir() -> Optional[str]:
+  """The TFDS directory `dataset.data_dir` names (None: TFDS's default)."""
   try:
     return gin.query_parameter("dataset.data_dir")
   except ValueError:
@@ -118,9 +119,9 @@ def _build_logit_cache(classifier, resolution: int, cache_dir: str,
         f"--split=train --resolution={resolution} --output_dir={cache_dir}")
   print(f"Caching {classifier.name}'s logits of the training split in "
         f"{cache_dir} (once; later runs read them).")
-  logit_cache.cache_split(classifier, cache_dir, dataset_name=_dataset_name(),
+  logit_cache.cache_split(classifier, cache_dir, dataset_name=dataset_name(),
                           split="train", resolution=resolution,
-                          data_dir=_data_dir())
+                          data_dir=data_dir())
 
 
 def _check_training_data(classifier, resolution: int,
@@ -136,7 +137,7 @@ def _check_training_data(classifier, resolution: int,
   logit_cache.check(
       logit_cache.read_info(cache_dir), classifier_name=classifier.name,
       classifier_fingerprint=logit_cache.fingerprint(classifier, resolution),
-      dataset=logit_cache.DatasetId(_dataset_name(), "train", resolution))
+      dataset=logit_cache.DatasetId(dataset_name(), "train", resolution))
 
 
 def _training_input(strategy, *, batch_size, disc_iters, resolution, seed,
@@ -150,7 +151,7 @@ def _training_input(strategy, *, batch_size, disc_iters, resolution, seed,
       data = logit_cache.read(
           cache_dir, classifier_name=classifier_name,
           classifier_fingerprint=None,
-          dataset=logit_cache.DatasetId(_dataset_name(), "train",
+          dataset=logit_cache.DatasetId(dataset_name(), "train",
                                         resolution),
           batch_size=per_step, seed=seed, input_context=context)
       return data.map(lambda images, logits, labels:

@@ -5,6 +5,7 @@ saved_model_cli."""
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 import textwrap
@@ -19,6 +20,7 @@ from logit_gan import export
 from logit_gan import trained
 from logit_gan import trainer
 from logit_gan.classifiers import zoo
+from logit_gan.data import shapes
 
 NUM_CLASSES, BATCH = 10, 3
 
@@ -107,6 +109,7 @@ def test_version_layout_and_metadata(exported):
   assert info["z_dim"] == 120 and info["resolution"] == 32
   assert info["training_step"] == run.step == 2
   assert "Generator.ch = 8" in info["gin_config"]
+  assert run.class_names == shapes.IN_DISTRIBUTION_CLASSES
 
 
 def test_reload_without_logit_gan_matches_in_process(exported):
@@ -365,6 +368,11 @@ def test_bin_export_then_bin_reconstruct(run_dir, tmp_path):
                    "--num_samples=3", f"--out={out}")
   assert result.returncode == 0, result.stderr[-3000:]
   assert "from " + str(export_dir / "2") in result.stdout
+  # Each image's predicted class, by number and by the dataset's name.
+  printed = re.findall(r"predicted class (\d+) \((\w+)\)", result.stdout)
+  assert len(printed) == 2
+  assert all(shapes.IN_DISTRIBUTION_CLASSES[int(i)] == name
+             for i, name in printed)
   grid = tf.io.decode_png(tf.io.read_file(str(out))).numpy()
   border, gap = 2, 4  # evaluation.reconstruction_grid's layout
   assert grid.shape == (2 * (32 + border) + border,

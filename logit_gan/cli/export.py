@@ -38,6 +38,8 @@ def main(argv):
                      gin_bindings=flag.gin_bindings)
   metadata = {"classifier": run.classifier.name, "training_step": run.step,
               "gin_config": run.gin_config}
+  if run.class_names:
+    metadata["class_names"] = list(run.class_names)
   generator = run.model.inference_generator
   bundled = flag.with_classifier is not False
   try:

@@ -95,8 +95,11 @@ def main(argv):
   grid = evaluation.reconstruction_grid(to_range(originals),
                                         [to_range(s) for s in samples])
   evaluation.write_png(grid, flag.out)
+  names = model.describe().get("class_names")
+  names = [n.decode() for n in names.numpy()] if names is not None else None
   for path, predicted in zip(paths, classes):
-    print(f"{path}: predicted class {predicted}")
+    name = f" ({names[predicted]})" if names else ""
+    print(f"{path}: predicted class {predicted}{name}")
   print(f"Wrote {flag.out}: {len(paths)} rows (original | "
         f"{flag.num_samples} reconstructions) from {version}.")
 

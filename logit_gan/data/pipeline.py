@@ -64,6 +64,17 @@ SOURCES = {
 }
 
 
+def label_names(name: str, resolution: int,
+                data_dir: Optional[str] = None) -> Optional[tuple[str, ...]]:
+  """The class names TFDS lists for dataset `name` (no download: TFDS ships
+  them with the dataset's code), or None when it lists none."""
+  try:
+    return tuple(_builder(name, resolution, data_dir)
+                 .info.features["label"].names)
+  except (KeyError, AttributeError):
+    return None
+
+
 class DatasetNotFoundError(FileNotFoundError):
   """A dataset is not prepared in the data directory."""
 

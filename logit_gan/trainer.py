@@ -88,6 +88,14 @@ def dataset_name() -> str:
     return "imagenet_64"
 
 
+def discriminator_looks_dead(metrics: dict, tolerance: float = 1e-2) -> bool:
+  """Whether D scores about 0 on real and fake images alike: the sign that
+  every ReLU feature of Ψ died (too high a D learning rate), after which D
+  gives G no signal and does not recover."""
+  return (abs(metrics.get("d_real", 1.0)) < tolerance
+          and abs(metrics.get("d_fake", 1.0)) < tolerance)
+
+
 def _check_num_classes(classifier) -> None:
   try:
     bound = gin.query_parameter("Generator.num_classes")
@@ -339,6 +347,7 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
   step = start
   began = time.time()
   metrics = {}
+  dead_loops = 0
   while step < training_steps:
     boundaries = [training_steps, _next_multiple(step, iterations_per_loop),
                   _next_multiple(step, save_checkpoints_steps),
@@ -358,6 +367,14 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
           f"{manager.latest_checkpoint}. Lower GAN.g_lr / GAN.d_lr or check "
           "the input data, then rerun to resume from it.")
     step += steps
+    dead_loops = dead_loops + 1 if discriminator_looks_dead(metrics) else 0
+    if dead_loops == 3:
+      logging.warning(
+          "Step %d: D has scored about 0 on real and fake images for 3 "
+          "loops (d_real %.2g, d_fake %.2g): its features have probably "
+          "died and it no longer trains G. Lower GAN.d_lr, or restart from "
+          "an earlier checkpoint with train.training_steps.", step,
+          metrics["d_real"], metrics["d_fake"])
     with writer.as_default(step=step):
       for name, value in metrics.items():
         tf.summary.scalar(f"losses/{name}", value)

@@ -177,3 +177,14 @@ def test_training_reads_a_logit_cache_of_its_classifier(tmp_path, data_dir):
     run(tmp_path / "other", data_dir,
         **{"train.logit_cache_dir": f"'{tmp_path / 'cache'}'",
            "train.seed": "9"})
+
+
+@pytest.mark.parametrize("d_real,d_fake,dead", [
+    (-0.0041, -0.00087, True),  # shapes run with GAN.disc_iters = 1, step 1700
+    (1.569, -1.622, False),  # make demo, step 1800
+    (0.2106, -0.1785, False),  # early training, step 100
+    (0.004, 0.9, False)])
+def test_dead_discriminator_is_recognized(d_real, d_fake, dead):
+  """Measured (d_real, d_fake) of runs whose D had died or not."""
+  metrics = {"d_real": d_real, "d_fake": d_fake, "d_loss": 2.0}
+  assert trainer.discriminator_looks_dead(metrics) == dead

@@ -40,6 +40,7 @@ from logit_gan import config
 from logit_gan import layers
 
 CHANNEL_MULTIPLIERS = {
+    16: (2, 2, 2),  # Not in compare_gan: small runs on small machines.
     32: (2, 2, 2, 2),
     64: (2, 4, 8, 16, 16),
     128: (1, 2, 4, 8, 16, 16),
@@ -53,7 +54,7 @@ class Discriminator(keras.Model):
   Args:
     ch: channel multiplier; block widths are ch times
       `CHANNEL_MULTIPLIERS[resolution]`.
-    resolution: input size 32, 64 or 128; None takes it from the first call.
+    resolution: input size 16, 32, 64 or 128; None takes it from the first call.
     blocks_with_attention: comma-separated block names followed by a
       non-local block; None: "B1", compare_gan's default.
     project_labels: add the projection term (W2 z) . Psi(x).

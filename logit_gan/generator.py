@@ -44,6 +44,7 @@ from logit_gan import config
 from logit_gan import layers
 
 CHANNEL_MULTIPLIERS = {
+    16: (4, 4, 4),  # Not in compare_gan: small runs on small machines.
     32: (4, 4, 4, 4),
     64: (16, 16, 8, 4, 2),
     128: (16, 16, 8, 4, 2, 1),
@@ -65,7 +66,7 @@ class Generator(keras.Model):
   Args:
     ch: channel multiplier; block widths are ch times
       `CHANNEL_MULTIPLIERS[resolution]`.
-    resolution: output size, 32, 64 or 128.
+    resolution: output size, 16, 32, 64 or 128.
     z_dim: noise size; with `hierarchical_z` divisible by num_blocks + 1.
     hierarchical_z: split the noise across the seed and the blocks.
     embed_labels: embed the logits linearly to `embed_dim` before

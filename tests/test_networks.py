@@ -146,7 +146,7 @@ def inputs(n_c, batch=3, z_dim=120, seed=0):
           tf.constant(rng.normal(size=(batch, z_dim)), tf.float32))
 
 
-@pytest.mark.parametrize("resolution", [32, 64, 128])
+@pytest.mark.parametrize("resolution", [16, 32, 64, 128])
 def test_output_shapes(resolution):
   n_c = 13
   generator, discriminator = small_pair(resolution, n_c)

@@ -68,3 +68,18 @@ def test_bad_name_and_split():
     pipeline.dataset("imagenet")
   with pytest.raises(ValueError, match="splits"):
     pipeline.dataset("mnist", split="validation")
+
+
+def test_shapes_at_16_are_the_stored_32_images_area_resized(
+    tiny_shapes_data_dir):
+  """shapes has 32 and 64 configs; 16x16 batches come from the 32 one."""
+  read = lambda r: next(iter(pipeline.dataset(
+      "shapes", split="test", resolution=r, batch_size=8,
+      data_dir=tiny_shapes_data_dir, shuffle=False)))
+  small, small_labels = read(16)
+  large, large_labels = read(32)
+  assert small.shape == (8, 16, 16, 3)
+  np.testing.assert_array_equal(small_labels, large_labels)
+  # Area resizing of 2x2 blocks is their mean.
+  means = tf.nn.avg_pool2d(large, 2, 2, "VALID")
+  np.testing.assert_allclose(small, means, atol=1e-5)

@@ -119,7 +119,8 @@ def _builder(name: str, resolution: int, data_dir: Optional[str]):
   source = SOURCES[name]
   if source.shapes_config is not None:
     from logit_gan.data import shapes  # Registers the builder.
-    config = source.shapes_config.format(resolution=resolution)
+    config = source.shapes_config.format(
+        resolution=shapes.stored_resolution(resolution))
     builder = tfds.builder(f"{shapes.NAME}/{config}", data_dir=data_dir)
     if not builder.is_prepared():
       logging.info("Building %s/%s in %s (generated locally, no download).",

@@ -7,7 +7,8 @@ nuisance factor of every image is stored beside it, lets the analyses ask what
 a classifier's logits keep: render the same scene with one factor changed
 (`render_examples`) and compare the reconstructions.
 
-Configs (`tfds.load('logit_gan_shapes/32', data_dir=...)`):
+Configs (`tfds.load('logit_gan_shapes/32', data_dir=...)`; the pipeline serves
+other resolutions by area-resizing the next larger config):
 
   name     resolution  classes                   splits
   32, 64   32, 64      10 in-distribution        train 50,000, test 10,000
@@ -117,6 +118,14 @@ def check_resolution(resolution: int) -> None:
   if resolution not in RESOLUTIONS:
     raise ValueError(f"The shapes dataset has resolutions {RESOLUTIONS}, "
                      f"not {resolution!r}.")
+
+
+def stored_resolution(resolution: int) -> int:
+  """The stored config to read for images of `resolution`: the smallest
+  at least as large (downsampling keeps edges anti-aliased), else the
+  largest."""
+  larger = [r for r in RESOLUTIONS if r >= resolution]
+  return min(larger) if larger else max(RESOLUTIONS)
 
 
 # Signed distances, in the shape's local frame (y up, the shape inside the

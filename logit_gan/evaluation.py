@@ -35,17 +35,21 @@ def class_agreement(original_logits, reconstruction_logits) -> float:
 
 
 def reconstruction_grid(originals, reconstructions: Sequence,
-                        border: int = 2) -> np.ndarray:
+                        border: int = 2, min_tile: int = 64) -> np.ndarray:
   """One row per original: the original, a gap, then its reconstructions.
 
   Args:
     originals: [B, H, W, 3] in [-1, 1].
     reconstructions: a list of [B, H, W, 3] in [-1, 1], one per noise sample.
+    min_tile: images smaller than this are enlarged by the integer factor
+      s = min_tile // H (nearest neighbour, so pixels stay visible).
   Returns:
-    uint8 [rows * (H + border) + border, columns * (W + border) + ..., 3].
+    uint8 [rows * (sH + border) + border, columns * (sW + border) + ..., 3].
   """
-  originals = pipeline.to_uint8(originals).numpy()
-  samples = [pipeline.to_uint8(r).numpy() for r in reconstructions]
+  scale = max(1, min_tile // int(originals.shape[1]))
+  enlarge = lambda x: np.repeat(np.repeat(x, scale, axis=1), scale, axis=2)
+  originals = enlarge(pipeline.to_uint8(originals).numpy())
+  samples = [enlarge(pipeline.to_uint8(r).numpy()) for r in reconstructions]
   count, height, width, _ = originals.shape
   columns = 1 + len(samples)
   gap = 2 * border  # a wider gap after the original column

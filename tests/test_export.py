@@ -374,14 +374,16 @@ def test_bin_export_then_bin_reconstruct(run_dir, tmp_path):
   assert all(shapes.IN_DISTRIBUTION_CLASSES[int(i)] == name
              for i, name in printed)
   grid = tf.io.decode_png(tf.io.read_file(str(out))).numpy()
-  border, gap = 2, 4  # evaluation.reconstruction_grid's layout
-  assert grid.shape == (2 * (32 + border) + border,
-                        4 * (32 + border) + border + gap, 3)
+  # evaluation.reconstruction_grid's layout: 32x32 tiles shown at 64x64.
+  border, gap, tile = 2, 4, 64
+  assert grid.shape == (2 * (tile + border) + border,
+                        4 * (tile + border) + border + gap, 3)
   # Row 1, column 0 is the original: wide.png centre-cropped to 40x40.
   expected = tf.image.resize(wide[:, 10:50][None].astype(np.float32),
                              [32, 32], method="area")[0].numpy()
-  shown = grid[border:border + 32, border:border + 32].astype(np.float32)
-  assert np.abs(shown - np.round(expected)).max() <= 1
+  shown = grid[border:border + tile, border:border + tile].astype(np.float32)
+  np.testing.assert_array_equal(shown[0::2, 0::2], shown[1::2, 1::2])
+  assert np.abs(shown[::2, ::2] - np.round(expected)).max() <= 1
 
 
 def test_bin_reconstruct_missing_image_is_a_clear_error(exported, tmp_path):

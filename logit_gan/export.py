@@ -53,6 +53,13 @@ METADATA_FILE = "assets.extra/logit_gan.json"
 SEED_STREAM = 0x10617  # Second word of every seeded signature's RNG seed.
 
 
+def versions(export_dir: str) -> list[tuple[int, pathlib.Path]]:
+  """The numbered version folders in export_dir, lowest first (a staging
+  folder, `.N.incomplete`, is not one)."""
+  return sorted((int(p.name), p) for p in pathlib.Path(export_dir).glob("*")
+                if p.is_dir() and re.fullmatch(r"\d+", p.name))
+
+
 def next_version_dir(export_dir: str) -> pathlib.Path:
   """export_dir/N for the next free version N (1 for a new directory);
   existing versions are never touched."""
@@ -60,9 +67,8 @@ def next_version_dir(export_dir: str) -> pathlib.Path:
   if export_dir.exists() and not export_dir.is_dir():
     raise NotADirectoryError(f"--export_dir {export_dir} is a file; give a "
                              "directory (versions go in numbered folders).")
-  versions = [int(p.name) for p in export_dir.glob("*")
-              if p.is_dir() and re.fullmatch(r"\d+", p.name)]
-  return export_dir / str(max(versions, default=0) + 1)
+  latest = max((number for number, _ in versions(export_dir)), default=0)
+  return export_dir / str(latest + 1)
 
 
 def seeded_noise(seeds: tf.Tensor, z_dim: int) -> tf.Tensor:

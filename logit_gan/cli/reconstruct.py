@@ -31,16 +31,17 @@ flags.DEFINE_string("out", "reconstructions.png", "The grid PNG written.")
 
 def version_dir(export_dir: str) -> pathlib.Path:
   """`export_dir` if it holds a SavedModel, else its highest version."""
+  from logit_gan import export
   path = pathlib.Path(export_dir)
   if (path / "saved_model.pb").exists():
     return path
-  versions = sorted((int(p.name), p) for p in path.glob("[0-9]*")
-                    if p.name.isdigit() and (p / "saved_model.pb").exists())
-  if not versions:
+  saved = [version for version in export.versions(path)
+           if (version[1] / "saved_model.pb").exists()]
+  if not saved:
     raise FileNotFoundError(
         f"No SavedModel in {path} or its numbered folders; make one with "
         "bin/export --model_dir=... --export_dir=...")
-  return versions[-1][1]
+  return saved[-1][1]
 
 
 def read_image(path: str, resolution: int):
@@ -59,7 +60,8 @@ def read_image(path: str, resolution: int):
   return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
 
 
-def reconstruct_files(model, paths, *, num_samples: int, seed: int):
+def reconstruct_files(model, paths, *, resolution: int, num_samples: int,
+                      seed: int):
   """(originals uint8 [N, R, R, 3], list of num_samples reconstructions
   uint8 [N, R, R, 3], predicted classes [N])."""
   import tensorflow as tf
@@ -67,7 +69,6 @@ def reconstruct_files(model, paths, *, num_samples: int, seed: int):
     raise ValueError("This export has no classifier, so it cannot read "
                      "pixels; export again with bin/export "
                      "--with_classifier.")
-  resolution = int(model.describe()["resolution"])
   originals = tf.stack([read_image(p, resolution) for p in paths])
   result = model.signatures["reconstruct"](images=originals)
   logits = result["logits"]
@@ -89,13 +90,15 @@ def main(argv):
   from logit_gan.data import pipeline
   version = version_dir(flag.export_dir)
   model = tf.saved_model.load(str(version))
+  info = model.describe()
   originals, samples, classes = reconstruct_files(
-      model, paths, num_samples=flag.num_samples, seed=flag.seed)
+      model, paths, resolution=int(info["resolution"]),
+      num_samples=flag.num_samples, seed=flag.seed)
   to_range = pipeline.to_model_range
   grid = evaluation.reconstruction_grid(to_range(originals),
                                         [to_range(s) for s in samples])
   evaluation.write_png(grid, flag.out)
-  names = model.describe().get("class_names")
+  names = info.get("class_names")
   names = [n.decode() for n in names.numpy()] if names is not None else None
   for path, predicted in zip(paths, classes):
     name = f" ({names[predicted]})" if names else ""

@@ -88,6 +88,14 @@ def dataset_name() -> str:
     return "imagenet_64"
 
 
+def data_dir() -> Optional[str]:
+  """The TFDS directory `dataset.data_dir` names (None: TFDS's default)."""
+  try:
+    return gin.query_parameter("dataset.data_dir")
+  except ValueError:
+    return None
+
+
 def discriminator_looks_dead(metrics: dict, tolerance: float = 1e-2) -> bool:
   """Whether D scores about 0 on real and fake images alike: the sign that
   every ReLU feature of Ψ died (too high a D learning rate), after which D
@@ -107,14 +115,6 @@ def _check_num_classes(classifier) -> None:
         f"{classifier.name!r} gives {classifier.num_classes} logits; the "
         "generator must be built for the classifier's logit width (drop the "
         "binding, or choose the classifier that matches).")
-
-
-def data_dir() -> Optional[str]:
-  """The TFDS directory `dataset.data_dir` names (None: TFDS's default)."""
-  try:
-    return gin.query_parameter("dataset.data_dir")
-  except ValueError:
-    return None
 
 
 def _build_logit_cache(classifier, resolution: int, cache_dir: str,

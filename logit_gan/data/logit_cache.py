@@ -186,12 +186,14 @@ def read(directory: str, *, classifier_name: str,
           "logits": tf.io.FixedLenFeature([n_c], tf.float32),
           "label": tf.io.FixedLenFeature([], tf.int64)}
 
-  def parse(record):
-    example = tf.io.parse_single_example(record, spec)
-    image = tf.reshape(tf.io.decode_raw(example["image"], tf.uint8),
-                       [resolution, resolution, 3])
-    return (pipeline.to_model_range(image), example["logits"],
-            tf.cast(example["label"], tf.int32))
+  def parse(records):
+    """A batch of records at once: a third of the CPU time of parsing them
+    one by one, which on a 2-core machine is taken from the training step."""
+    examples = tf.io.parse_example(records, spec)
+    images = tf.reshape(tf.io.decode_raw(examples["image"], tf.uint8),
+                        [-1, resolution, resolution, 3])
+    return (pipeline.to_model_range(images), examples["logits"],
+            tf.cast(examples["label"], tf.int32))
 
   files = [str(pathlib.Path(directory) / s) for s in info.shards]
   ds = tf.data.Dataset.from_tensor_slices(files)
@@ -208,9 +210,9 @@ def read(directory: str, *, classifier_name: str,
     ds = ds.shuffle(10_000, seed=seed)
   if repeat:
     ds = ds.repeat()
+  ds = ds.batch(per_replica_batch, drop_remainder=repeat)
   ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-  return ds.batch(per_replica_batch, drop_remainder=repeat).prefetch(
-      tf.data.AUTOTUNE)
+  return ds.prefetch(tf.data.AUTOTUNE)
 
 
 def cache_split(classifier, output_dir: str, *, dataset_name: str, split: str,

@@ -5,6 +5,8 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# As `import logit_gan` does (TensorFlow is imported first here).
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 import gin  # noqa: E402
 import keras  # noqa: E402

@@ -302,12 +302,14 @@ def test_mirrored_strategy_matches_one_device():
   an update is ~lr * sign(gradient): a weight whose gradient is ~0 can move
   by up to ~lr differently on the two sides. Hence atol = 3 learning-rate
   steps per network (3e-4 for G, 1.5e-3 for D; measured: 1.3e-5 for G,
-  1.7e-6 for D). As G moves only ~1e-4 per step, that tolerance alone would
-  pass a G that was never updated, so under 1% of the weights may differ by
-  more than lr / 10 (measured: 0.001%) while over a quarter moved by more
-  than lr / 2 (measured: 60% of G's, 98% of D's). The reported losses agree
-  to 1e-5 (measured: ~2e-7); the second step's would not if the first
-  updates differed.
+  1.7e-6 for D), also for the spectral-norm vectors, which are computed
+  from those weights (measured: up to 1.3e-5 on an AVX2 CPU). As G moves
+  only ~1e-4 per step, that tolerance alone would pass a G that was never
+  updated, so under 1% of the weights may differ by more than lr / 10
+  (measured: 0.001%) while over a quarter moved by more than lr / 2
+  (measured: 60% of G's, 98% of D's). The reported losses agree to 1e-4
+  (measured: ~2e-7 with TensorFlow's own kernels and on AVX-512; 7.5e-5
+  with oneDNN's kernels on an AVX2 CPU, which differ with the batch size).
   """
   disc_iters, g_lr, d_lr = 2, 1e-4, 5e-4
   binding = "Generator.use_cross_replica_mean = True"
@@ -335,7 +337,7 @@ def test_mirrored_strategy_matches_one_device():
   mirrored_metrics = [as_floats(step(next(iterator))) for _ in range(2)]
 
   for got, want in zip(mirrored_metrics, single_metrics):
-    assert got == pytest.approx(want, abs=1e-5)
+    assert got == pytest.approx(want, abs=1e-4)
   assert int(mirrored.step.numpy()) == 2
   assert int(mirrored.d_updates.numpy()) == 2 * disc_iters
   for name in nets(single):
@@ -347,8 +349,7 @@ def test_mirrored_strategy_matches_one_device():
       assert len(replicas) == 2
       np.testing.assert_allclose(replicas[0].numpy(), replicas[1].numpy(),
                                  atol=1e-6, err_msg=b.path)
-      atol = 3 * lr if b.trainable else 1e-5
-      np.testing.assert_allclose(b.numpy(), a.numpy(), atol=atol,
+      np.testing.assert_allclose(b.numpy(), a.numpy(), atol=3 * lr,
                                  err_msg=f"{name} {b.path}")
     flat = lambda ws: np.concatenate([np.ravel(w) for w in ws])
     a = flat(values(one.trainable_variables))

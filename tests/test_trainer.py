@@ -1,5 +1,6 @@
 """bin/train's engine end to end on a tiny shapes dataset: steps, checkpoints,
-resume, the paper's config, and the errors that must come before training."""
+the paper's config, the logit cache, and the errors that must come before
+training (resume: test_trainer_resume.py)."""
 
 import pathlib
 
@@ -8,8 +9,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from logit_gan import config
 from logit_gan import trainer
+
+from trainer_runs import checkpoint_values, group, run
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 PAPER_CONFIG = REPO / "gin_configs" / "compare_gan" / "paper.gin"
@@ -18,40 +20,6 @@ PAPER_CONFIG = REPO / "gin_configs" / "compare_gan" / "paper.gin"
 @pytest.fixture
 def data_dir(tiny_shapes_data_dir):
   return tiny_shapes_data_dir
-
-
-def tiny_bindings(data_dir, **overrides):
-  bindings = {
-      "dataset.name": "'shapes'", "dataset.data_dir": f"'{data_dir}'",
-      "classifier.name": "'small_resnet'", "classifier.num_classes": "10",
-      "train.batch_size": "4", "train.training_steps": "2",
-      "train.iterations_per_loop": "1", "train.save_checkpoints_steps": "1",
-      "train.eval_every_steps": "100", "train.eval_examples": "8",
-      "train.grid_examples": "2", "train.grid_samples": "2",
-      "train.standing_statistics_batches": "1",
-      "GAN.ema_start_step": "1", "GAN.ema_decay": "0.5",
-  }
-  bindings.update(overrides)
-  return [f"{key} = {value}" for key, value in bindings.items()]
-
-
-def run(model_dir, data_dir, gin_files=("tiny.gin",), **overrides):
-  gin.clear_config()
-  config.parse(list(gin_files), tiny_bindings(data_dir, **overrides))
-  return trainer.train(str(model_dir))
-
-
-def checkpoint_values(model_dir, step):
-  reader = tf.train.load_checkpoint(str(pathlib.Path(model_dir) /
-                                        f"ckpt-{step}"))
-  return {name: reader.get_tensor(name)
-          for name in reader.get_variable_to_shape_map()
-          if name.endswith(".ATTRIBUTES/VARIABLE_VALUE")
-          and "input_pipeline" not in name and "gin_config" not in name}
-
-
-def group(values, prefix):
-  return {k: v for k, v in values.items() if k.startswith(prefix)}
 
 
 def test_two_steps_train_every_network_and_checkpoint(tmp_path, data_dir):
@@ -79,19 +47,6 @@ def test_disc_iters_sets_the_update_count(tmp_path, data_dir):
   assert values["d_updates/.ATTRIBUTES/VARIABLE_VALUE"] == 3
 
 
-def test_resume_equals_uninterrupted(tmp_path, data_dir):
-  """4 steps in one run; versus 2 steps, stop, resume, 2 more: the same
-  variables (stateless noise, a checkpointed input pipeline, CPU)."""
-  run(tmp_path / "straight", data_dir, **{"train.training_steps": "4"})
-  run(tmp_path / "resumed", data_dir, **{"train.training_steps": "2"})
-  run(tmp_path / "resumed", data_dir, **{"train.training_steps": "4"})
-  straight = checkpoint_values(tmp_path / "straight", 4)
-  resumed = checkpoint_values(tmp_path / "resumed", 4)
-  assert straight.keys() == resumed.keys()
-  for name in straight:
-    np.testing.assert_array_equal(straight[name], resumed[name], err_msg=name)
-
-
 def test_paper_config_builds_and_trains(tmp_path, data_dir):
   """The paper's compare_gan file, with tiny sizes and its own batch size
   overridden through compare_gan's names."""
@@ -105,14 +60,6 @@ def test_paper_config_builds_and_trains(tmp_path, data_dir):
   assert values["d_updates/.ATTRIBUTES/VARIABLE_VALUE"] == 2  # disc_iters
   assert gin.query_parameter("GAN.d_lr") == 0.0005
   assert gin.query_parameter("train.seed") == 8
-
-
-def test_other_architecture_in_model_dir_is_refused(tmp_path, data_dir):
-  run(tmp_path, data_dir, **{"train.training_steps": "1"})
-  with pytest.raises(trainer.CheckpointMismatchError,
-                     match="does not fit this model.*new --model_dir"):
-    run(tmp_path, data_dir, **{"Generator.ch": "16",
-                               "train.training_steps": "2"})
 
 
 def test_missing_dataset_fails_before_building(tmp_path):

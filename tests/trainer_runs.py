@@ -1,0 +1,43 @@
+"""Helpers for the trainer tests: a tiny shapes run and its checkpoints."""
+
+import pathlib
+
+import gin
+import tensorflow as tf
+
+from logit_gan import config
+from logit_gan import trainer
+
+
+def tiny_bindings(data_dir, **overrides):
+  bindings = {
+      "dataset.name": "'shapes'", "dataset.data_dir": f"'{data_dir}'",
+      "classifier.name": "'small_resnet'", "classifier.num_classes": "10",
+      "train.batch_size": "4", "train.training_steps": "2",
+      "train.iterations_per_loop": "1", "train.save_checkpoints_steps": "1",
+      "train.eval_every_steps": "100", "train.eval_examples": "8",
+      "train.grid_examples": "2", "train.grid_samples": "2",
+      "train.standing_statistics_batches": "1",
+      "GAN.ema_start_step": "1", "GAN.ema_decay": "0.5",
+  }
+  bindings.update(overrides)
+  return [f"{key} = {value}" for key, value in bindings.items()]
+
+
+def run(model_dir, data_dir, gin_files=("tiny.gin",), **overrides):
+  gin.clear_config()
+  config.parse(list(gin_files), tiny_bindings(data_dir, **overrides))
+  return trainer.train(str(model_dir))
+
+
+def checkpoint_values(model_dir, step):
+  reader = tf.train.load_checkpoint(str(pathlib.Path(model_dir) /
+                                        f"ckpt-{step}"))
+  return {name: reader.get_tensor(name)
+          for name in reader.get_variable_to_shape_map()
+          if name.endswith(".ATTRIBUTES/VARIABLE_VALUE")
+          and "input_pipeline" not in name and "gin_config" not in name}
+
+
+def group(values, prefix):
+  return {k: v for k, v in values.items() if k.startswith(prefix)}

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from logit_gan import config
 from logit_gan import trainer
 
 from trainer_runs import checkpoint_values, group, run

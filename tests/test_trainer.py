@@ -12,7 +12,7 @@ import tensorflow as tf
 from logit_gan import config
 from logit_gan import trainer
 
-from trainer_runs import checkpoint_values, group, run
+from trainer_runs import checkpoint_values, group, run, tiny_bindings
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 PAPER_CONFIG = REPO / "gin_configs" / "compare_gan" / "paper.gin"

@@ -11,10 +11,13 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # Hide C++ INFO lines.
 # TensorFlow turns its oneDNN CPU kernels on by default only on CPUs with
 # AVX-512 or AMX; on AVX2-only CPUs (AMD EPYC Zen 3 here) they make a
-# training step about 20% faster (README, Measured). Takes effect only when
-# logit_gan is imported before tensorflow, as the bin/ commands do; set
-# TF_ENABLE_ONEDNN_OPTS=0 to opt out.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+# training step about 20% faster (README, Measured). Not when the process may
+# use a single CPU: there TensorFlow 2.21's oneDNN kernels corrupted the heap
+# ("corrupted double-linked list") in an eager convolution gradient. Takes
+# effect only when logit_gan is imported before tensorflow, as the bin/
+# commands do; set TF_ENABLE_ONEDNN_OPTS=0 to opt out.
+if len(os.sched_getaffinity(0)) > 1:
+  os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 import keras  # noqa: E402
 

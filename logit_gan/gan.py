@@ -341,4 +341,10 @@ class LogitGAN(tf.Module):
     epsilon = noise.eval_noise(
         [logits.shape[0], self.z_dim],
         noise.seed_for(self.seed, noise.Purpose.EVALUATION, seed))
+    return self._inference(logits, epsilon)
+
+  @tf.function(reduce_retracing=True)
+  def _inference(self, logits, epsilon):
+    # Traced once, not run op by op: evaluation reconstructs thousands of
+    # images during training.
     return self.inference_generator(logits, epsilon, training=False)

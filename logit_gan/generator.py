@@ -34,7 +34,7 @@ Deliberate departures from compare_gan (none changes the parameter count):
 from __future__ import annotations
 
 from typing import Callable, Iterable, Optional
-
+import weakref
 
 import keras
 import tensorflow as tf
@@ -243,8 +243,8 @@ class Generator(keras.Model):
           for norm in norms:
             norm.reset_standing_statistics()
             norm.accumulating = True
-          step = tf.function(self.forward)
-        step(logits, noise, training=False)
+          step = _accumulating_forward(self)
+        step(logits, noise)
         count += 1
     finally:
       for norm in norms:
@@ -253,3 +253,22 @@ class Generator(keras.Model):
       raise ValueError("compute_standing_statistics got no batches.")
     return count
 
+
+
+# Generator -> its traced accumulating forward pass. Held here, not as an
+# attribute, so that a SavedModel of the generator does not carry it.
+_ACCUMULATING_FORWARD = weakref.WeakKeyDictionary()
+
+
+def _accumulating_forward(generator: Generator) -> Callable:
+  """The forward pass `compute_standing_statistics` runs, traced once per
+  generator (with its norms accumulating) and reused by every refill:
+  tracing it anew took seconds at each of training's evaluations."""
+  forward = _ACCUMULATING_FORWARD.get(generator)
+  if forward is None:
+    reference = weakref.ref(generator)  # The cache must not keep it alive.
+    forward = tf.function(
+        lambda logits, noise: reference().forward(logits, noise,
+                                                  training=False))
+    _ACCUMULATING_FORWARD[generator] = forward
+  return forward

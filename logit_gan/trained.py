@@ -92,10 +92,12 @@ def load(model_dir: str, *, checkpoint: Optional[str] = None,
         f"{str(error).splitlines()[0][:300]}. Was {CONFIG_FILE} edited, or "
         "do --gin_bindings change the architecture?") from None
   step = int(model.step.numpy())
-  trainer.fill_standing_statistics(
-      model, classifier, resolution=model.resolution,
+  standing_logits = trainer.standing_statistics_logits(
+      classifier, resolution=model.resolution,
       batch_size=trainer.evaluation_batch_size(_train_setting("batch_size")),
       batches=_train_setting("standing_statistics_batches"), seed=seed)
+  model.fill_standing_statistics(standing_logits,
+                                 num_batches=len(standing_logits))
   logging.info("Restored %s (step %d) with standing statistics.", path, step)
   return Trained(model, classifier, step, path,
                  gin_config.numpy().decode() or config_file.read_text(),

@@ -181,23 +181,17 @@ def _evaluation_set(classifier, resolution: int, examples: int):
   return images, evaluation.logits_in_batches(classifier, images)
 
 
-def _standing_statistics_logits(classifier, resolution, batch_size, batches,
-                                seed):
-  """Logits of `batches` shuffled training batches."""
+def standing_statistics_logits(classifier, *, resolution: int,
+                               batch_size: int, batches: int, seed: int
+                               ) -> list[tf.Tensor]:
+  """The classifier's logits of `batches` shuffled training batches: the
+  batches the EMA generator's standing statistics are filled from, the same
+  at every evaluation and at export, so an exported generator equals the
+  last evaluated one."""
   data = pipeline.dataset(split="train", resolution=resolution,
                           batch_size=batch_size, seed=seed + 1)
-  for images, _ in data.take(batches):
-    yield tf.constant(np.asarray(classifier(images)), tf.float32)
-
-
-def fill_standing_statistics(model, classifier, *, resolution: int,
-                             batch_size: int, batches: int, seed: int) -> None:
-  """Refills the EMA generator's standing BN statistics from the logits of
-  `batches` training batches; the same batches at every evaluation and at
-  export, so an exported generator equals the last evaluated one."""
-  model.fill_standing_statistics(
-      _standing_statistics_logits(classifier, resolution, batch_size,
-                                  batches, seed), num_batches=batches)
+  return [tf.constant(np.asarray(classifier(images)), tf.float32)
+          for images, _ in data.take(batches)]
 
 
 def evaluation_batch_size(batch_size: int) -> int:
@@ -334,11 +328,16 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
       metrics = model.train_step(next(iterator), strategy)
     return metrics
 
+  standing_logits = []  # Computed at the first evaluation, then reused.
+
   def evaluate(step):
+    if not standing_logits:
+      standing_logits.extend(standing_statistics_logits(
+          classifier, resolution=resolution,
+          batch_size=evaluation_batch_size(batch_size),
+          batches=standing_statistics_batches, seed=seed))
     return _evaluate(model, classifier, eval_images, eval_logits, step,
-                     model_dir, writer, resolution=resolution,
-                     batch_size=evaluation_batch_size(batch_size),
-                     batches=standing_statistics_batches, seed=seed,
+                     model_dir, writer, standing_logits=standing_logits,
                      grid_examples=grid_examples, grid_samples=grid_samples,
                      write_files=chief)
 
@@ -430,11 +429,11 @@ def _cleanup_scratch(model_dir, strategy) -> None:
 
 
 def _evaluate(model, classifier, images, logits, step, model_dir, writer, *,
-              resolution, batch_size, batches, seed, grid_examples,
-              grid_samples, write_files) -> dict:
+              standing_logits, grid_examples, grid_samples,
+              write_files) -> dict:
   """Class agreement of EMA reconstructions; an image grid."""
-  fill_standing_statistics(model, classifier, resolution=resolution,
-                           batch_size=batch_size, batches=batches, seed=seed)
+  model.fill_standing_statistics(standing_logits,
+                                 num_batches=len(standing_logits))
   reconstructions = tf.concat(
       [model.reconstruct(logits[i:i + 250], seed=i)
        for i in range(0, len(logits), 250)], 0)

@@ -5,9 +5,8 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# As `import logit_gan` does (TensorFlow is imported first here).
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
+import logit_gan  # noqa: E402,F401  Sets TF_ENABLE_ONEDNN_OPTS as bin/ does.
 import gin  # noqa: E402
 import keras  # noqa: E402
 import pytest  # noqa: E402

@@ -9,7 +9,6 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from logit_gan.data import logit_cache
-from logit_gan.data import pipeline
 
 DATASET = logit_cache.DatasetId("shapes", "test", 16)
 

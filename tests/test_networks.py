@@ -7,7 +7,6 @@ import tensorflow as tf
 
 from logit_gan import describe
 from logit_gan import layers
-from logit_gan import layers
 from logit_gan.discriminator import Discriminator
 from logit_gan.generator import Generator
 

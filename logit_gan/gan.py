@@ -317,16 +317,18 @@ class LogitGAN(tf.Module):
 
   # Inference.
 
-  def fill_standing_statistics(self, logit_batches, num_batches: int = 8):
-    """Standing BN statistics of the inference generator from `logit_batches`
-    with evaluation noise; a no-op with moving averages."""
+  def fill_standing_statistics(self, logit_batches,
+                               num_batches: Optional[int] = None):
+    """Standing BN statistics of the inference generator from the first
+    `num_batches` of `logit_batches` (None: all of them) with evaluation
+    noise; a no-op with moving averages."""
     generator = self.inference_generator
     if generator.use_moving_averages:
       return 0
 
     def batches():
       for index, logits in enumerate(logit_batches):
-        if index >= num_batches:
+        if num_batches is not None and index >= num_batches:
           return
         seed = noise.seed_for(self.seed, noise.Purpose.STANDING_STATISTICS,
                               index)

@@ -254,7 +254,6 @@ class Generator(keras.Model):
     return count
 
 
-
 # Generator -> its traced accumulating forward pass. Held here, not as an
 # attribute, so that a SavedModel of the generator does not carry it.
 _ACCUMULATING_FORWARD = weakref.WeakKeyDictionary()

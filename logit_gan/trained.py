@@ -96,8 +96,7 @@ def load(model_dir: str, *, checkpoint: Optional[str] = None,
       classifier, resolution=model.resolution,
       batch_size=trainer.evaluation_batch_size(_train_setting("batch_size")),
       batches=_train_setting("standing_statistics_batches"), seed=seed)
-  model.fill_standing_statistics(standing_logits,
-                                 num_batches=len(standing_logits))
+  model.fill_standing_statistics(standing_logits)
   logging.info("Restored %s (step %d) with standing statistics.", path, step)
   return Trained(model, classifier, step, path,
                  gin_config.numpy().decode() or config_file.read_text(),

@@ -432,8 +432,7 @@ def _evaluate(model, classifier, images, logits, step, model_dir, writer, *,
               standing_logits, grid_examples, grid_samples,
               write_files) -> dict:
   """Class agreement of EMA reconstructions; an image grid."""
-  model.fill_standing_statistics(standing_logits,
-                                 num_batches=len(standing_logits))
+  model.fill_standing_statistics(standing_logits)
   reconstructions = tf.concat(
       [model.reconstruct(logits[i:i + 250], seed=i)
        for i in range(0, len(logits), 250)], 0)

@@ -58,12 +58,12 @@ def test_resume_equals_uninterrupted(two_steps, tmp_path, data_dir):
   variables (stateless noise, a checkpointed input pipeline, CPU)."""
   run(tmp_path / "straight", data_dir,
       **DISC_ITERS, **{"train.training_steps": "4"})
-  resumed = _copy(two_steps[0], tmp_path)
-  result = run(resumed, data_dir,
+  resumed_dir = _copy(two_steps[0], tmp_path)
+  result = run(resumed_dir, data_dir,
                **DISC_ITERS, **{"train.training_steps": "4"})
   assert result["step"] == 4
   straight = checkpoint_values(tmp_path / "straight", 4)
-  resumed = checkpoint_values(resumed, 4)
+  resumed = checkpoint_values(resumed_dir, 4)
   assert straight.keys() == resumed.keys()
   for name in straight:
     np.testing.assert_array_equal(straight[name], resumed[name], err_msg=name)

@@ -71,3 +71,21 @@ def parse_block_names(spec: Optional[str], num_blocks: int,
         f"{what}: blocks_with_attention={spec!r} names {unknown}, but this "
         f"network has blocks {valid}.")
   return names
+
+
+def channel_multipliers(given: Optional[Sequence[int]],
+                        default: Sequence[int], resolution: int,
+                        what: str) -> tuple[int, ...]:
+  """`given` (or `default` when None) as a tuple, after checking it has one
+  positive integer per stage of the network at this resolution."""
+  if given is None:
+    return tuple(default)
+  values = tuple(given)
+  if (len(values) != len(default)
+      or not all(isinstance(v, int) and v > 0 for v in values)):
+    raise ValueError(
+        f"{what}.channel_multipliers = {given!r}: at resolution {resolution} "
+        f"the {what.lower()} has {len(default)} stages, so give "
+        f"{len(default)} positive integers, e.g. {tuple(default)} (the "
+        f"default).")
+  return values

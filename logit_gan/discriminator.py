@@ -29,7 +29,7 @@ shortcut at all (BigGAN adds the identity: `identity_shortcut=True`).
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 
 import keras
@@ -52,9 +52,11 @@ class Discriminator(keras.Model):
   """D(images [B, R, R, 3] in [-1, 1], logits [B, n_c]) -> scores [B].
 
   Args:
-    ch: channel multiplier; block widths are ch times
-      `CHANNEL_MULTIPLIERS[resolution]`.
+    ch: channel multiplier; block widths are ch times `channel_multipliers`.
     resolution: input size 16, 32, 64 or 128; None takes it from the first call.
+    channel_multipliers: one per block; None: `CHANNEL_MULTIPLIERS[resolution]`,
+      compare_gan's. The last sets the width of the features Psi and so of
+      the projection.
     blocks_with_attention: comma-separated block names followed by a
       non-local block; None: "B1", compare_gan's default.
     project_labels: add the projection term (W2 z) . Psi(x).
@@ -66,6 +68,7 @@ class Discriminator(keras.Model):
   """
 
   def __init__(self, *, ch: int = 96, resolution: Optional[int] = None,
+               channel_multipliers: Optional[Sequence[int]] = None,
                blocks_with_attention: Optional[str] = None,
                project_labels: bool = True, spectral_norm: bool = True,
                singular_value: str = "auto", initializer: str = "orthogonal",
@@ -79,6 +82,7 @@ class Discriminator(keras.Model):
                        f"supported; choose one of {sorted(CHANNEL_MULTIPLIERS)}.")
     self.ch = ch
     self.resolution = resolution
+    self._channel_multipliers = channel_multipliers
     self.project_labels = project_labels
     self.num_classes = num_classes
     self.logit_scale = logit_scale
@@ -95,7 +99,10 @@ class Discriminator(keras.Model):
       self._make_blocks(resolution)
 
   def _make_blocks(self, resolution: int) -> None:
-    channels = [self.ch * m for m in CHANNEL_MULTIPLIERS[resolution]]
+    multipliers = checks.channel_multipliers(
+        self._channel_multipliers, CHANNEL_MULTIPLIERS[resolution], resolution,
+        "Discriminator")
+    channels = [self.ch * m for m in multipliers]
     attention = checks.parse_block_names(
         self._blocks_with_attention, len(channels), ("B1",), "Discriminator")
     self.resolution = resolution

@@ -33,7 +33,7 @@ Deliberate departures from compare_gan (none changes the parameter count):
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional, Sequence
 import weakref
 
 import keras
@@ -64,9 +64,11 @@ class Generator(keras.Model):
   """G(logits [B, n_c], noise [B, z_dim]) -> images [B, R, R, 3] in [-1, 1].
 
   Args:
-    ch: channel multiplier; block widths are ch times
-      `CHANNEL_MULTIPLIERS[resolution]`.
+    ch: channel multiplier; the seed's and blocks' widths are ch times
+      `channel_multipliers`.
     resolution: output size, 16, 32, 64 or 128.
+    channel_multipliers: one per stage (the seed, then each block); None:
+      `CHANNEL_MULTIPLIERS[resolution]`, compare_gan's.
     z_dim: noise size; with `hierarchical_z` divisible by num_blocks + 1.
     hierarchical_z: split the noise across the seed and the blocks.
     embed_labels: embed the logits linearly to `embed_dim` before
@@ -90,7 +92,9 @@ class Generator(keras.Model):
     num_classes: logit width n_c; None takes it from the first call.
   """
 
-  def __init__(self, *, ch: int = 96, resolution: int = 64, z_dim: int = 120,
+  def __init__(self, *, ch: int = 96, resolution: int = 64,
+               channel_multipliers: Optional[Sequence[int]] = None,
+               z_dim: int = 120,
                hierarchical_z: bool = True, embed_labels: bool = True,
                embed_dim: int = 128, blocks_with_attention: Optional[str] = None,
                spectral_norm: bool = True, singular_value: str = "auto",
@@ -104,7 +108,9 @@ class Generator(keras.Model):
     if resolution not in CHANNEL_MULTIPLIERS:
       raise ValueError(f"Generator resolution={resolution} is not supported; "
                        f"choose one of {sorted(CHANNEL_MULTIPLIERS)}.")
-    multipliers = CHANNEL_MULTIPLIERS[resolution]
+    multipliers = checks.channel_multipliers(
+        channel_multipliers, CHANNEL_MULTIPLIERS[resolution], resolution,
+        "Generator")
     self.num_blocks = len(multipliers) - 1
     if hierarchical_z and z_dim % (self.num_blocks + 1):
       raise ValueError(

@@ -30,8 +30,8 @@ def conv_params(k, c_in, c_out, bias=True):
 
 def expected_generator_params(resolution, n_c, ch=96, z_dim=120,
                               attention_block=4, embed=True, embed_dim=128,
-                              hierarchical=True):
-  widths = [ch * m for m in G_MULTIPLIERS[resolution]]
+                              hierarchical=True, multipliers=None):
+  widths = [ch * m for m in multipliers or G_MULTIPLIERS[resolution]]
   num_blocks = len(widths) - 1
   y_dim = embed_dim if embed else n_c
   seed_in = z_dim // (num_blocks + 1) if hierarchical else z_dim
@@ -48,8 +48,8 @@ def expected_generator_params(resolution, n_c, ch=96, z_dim=120,
 
 
 def expected_discriminator_params(resolution, n_c, ch=96, attention_block=1,
-                                  project=True):
-  widths = [ch * m for m in D_MULTIPLIERS[resolution]]
+                                  project=True, multipliers=None):
+  widths = [ch * m for m in multipliers or D_MULTIPLIERS[resolution]]
   total = 0
   for b, (c_in, c_out) in enumerate(zip([3] + widths, widths), start=1):
     total += conv_params(3, c_in, c_out) + conv_params(3, c_out, c_out)
@@ -128,6 +128,30 @@ def test_discriminator_without_projection_or_attention():
                                 blocks_with_attention="").build_for(7, 32)
   assert trainable(discriminator) == expected_discriminator_params(
       32, 7, ch=8, attention_block=None, project=False)
+
+
+def test_channel_multipliers_set_the_widths():
+  g_multipliers, d_multipliers = (4, 2, 2, 1), (2, 2, 4, 8)
+  generator = Generator(ch=8, resolution=32,
+                        channel_multipliers=g_multipliers).build_for(7)
+  discriminator = Discriminator(
+      ch=8, channel_multipliers=d_multipliers).build_for(7, 32)
+  assert trainable(generator) == expected_generator_params(
+      32, 7, ch=8, attention_block=None, multipliers=g_multipliers)
+  assert trainable(discriminator) == expected_discriminator_params(
+      32, 7, ch=8, multipliers=d_multipliers)
+  logits, noise = inputs(7)
+  images = generator(logits, noise, training=True)
+  assert images.shape == (3, 32, 32, 3)
+  assert discriminator(images, logits, training=True).shape == (3,)
+
+
+@pytest.mark.parametrize("bad", [(4, 4), (4, 4, 0), (4, 4, 2.5)])
+def test_channel_multipliers_need_one_positive_integer_per_stage(bad):
+  with pytest.raises(ValueError, match=r"3 positive integers.*\(4, 4, 4\)"):
+    Generator(resolution=16, channel_multipliers=bad)
+  with pytest.raises(ValueError, match=r"3 positive integers.*\(2, 2, 2\)"):
+    Discriminator(resolution=16, channel_multipliers=bad)
 
 
 # --- Shapes at every resolution. ----------------------------------------------

@@ -53,6 +53,18 @@ def weight_initializer(name: str, stddev: float = 0.02) -> keras.initializers.In
       f"Unknown weight initializer {name!r}; expected one of {INITIALIZERS}.")
 
 
+def independent(initializer: keras.initializers.Initializer
+                ) -> keras.initializers.Initializer:
+  """A copy of `initializer` that draws its own seed.
+
+  Keras 3 fixes an unseeded initializer's seed when the object is made, so
+  one object shared by the layers of a network would give every weight of a
+  shape the same values (every block's conv kernels, each conditional BN's
+  gain and bias maps). An initializer given an integer seed keeps it.
+  """
+  return initializer.__class__.from_config(initializer.get_config())
+
+
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
   if value not in choices:
     raise ValueError(f"{name}={value!r} is not one of {choices}.")
@@ -98,7 +110,7 @@ class _SpectralNormKernel(keras.layers.Layer):
 
   def _add_kernel(self, shape: tuple[int, ...]) -> None:
     self.kernel = self.add_weight(autocast=False,
-        name="kernel", shape=shape, initializer=self.initializer)
+        name="kernel", shape=shape, initializer=independent(self.initializer))
     self._matrix_shape = (math.prod(shape[:-1]), shape[-1])
     if not self.spectral_norm:
       return

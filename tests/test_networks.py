@@ -308,6 +308,38 @@ def test_orthogonal_and_normal_initializers():
     Generator(initializer="xavier")
 
 
+@pytest.mark.parametrize("initializer", ["orthogonal", "normal"])
+def test_weights_of_the_same_shape_start_different(initializer):
+  """Each kernel draws its own values: every block's convs, each conditional
+  BN's gain and bias maps, attention's theta and phi."""
+  generator = Generator(ch=8, resolution=32, initializer=initializer,
+                        blocks_with_attention="B2").build_for(5)
+  discriminator = Discriminator(ch=8, blocks_with_attention="B1").build_for(
+      5, resolution=32)
+  for network in (generator, discriminator):
+    kernels = [w for w in network.trainable_weights if w.path.endswith("kernel")]
+    by_shape = {}
+    for kernel in kernels:
+      by_shape.setdefault(tuple(kernel.shape), []).append(kernel.numpy())
+    repeated = {shape: k for shape, k in by_shape.items() if len(k) > 1}
+    assert repeated, network.name  # The check below has something to compare.
+    for shape, values in repeated.items():
+      for i in range(len(values)):
+        for j in range(i):
+          assert not np.allclose(values[i], values[j]), (network.name, shape)
+
+
+def test_independent_initializer_keeps_a_given_seed():
+  import keras
+  unseeded = keras.initializers.Orthogonal()
+  a = layers.independent(unseeded)((6, 6))
+  b = layers.independent(unseeded)((6, 6))
+  assert not np.allclose(a, b)
+  seeded = keras.initializers.Orthogonal(seed=3)
+  np.testing.assert_array_equal(layers.independent(seeded)((6, 6)),
+                                layers.independent(seeded)((6, 6)))
+
+
 # --- Bad input. ---------------------------------------------------------------
 
 

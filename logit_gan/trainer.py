@@ -218,12 +218,15 @@ def _checkpoint_dir(model_dir: pathlib.Path, strategy) -> pathlib.Path:
   return model_dir / f".worker{task}_scratch"
 
 
-def _restore(checkpoint, manager, model_dir) -> int:
-  """Restores the latest checkpoint; returns its step (0 without one)."""
-  latest = manager.latest_checkpoint
+def _restore(checkpoint, model_dir) -> tuple[int, Optional[str]]:
+  """Restores the latest checkpoint in model_dir; returns its step and
+  path (0 and None without one). Every worker reads the chief's: a
+  worker's scratch copies are deleted when a run ends, and all workers
+  must resume from the same step."""
+  latest = tf.train.latest_checkpoint(str(model_dir))
   if latest is None:
     logging.info("No checkpoint in %s; starting from step 0.", model_dir)
-    return 0
+    return 0, None
   try:
     checkpoint.restore(latest).assert_existing_objects_matched()
   except (ValueError, AssertionError, tf.errors.OpError) as error:
@@ -232,7 +235,7 @@ def _restore(checkpoint, manager, model_dir) -> int:
         f"model: {str(error).splitlines()[0][:300]}. Use a new --model_dir, "
         f"or the config it was trained with ({model_dir}/operative_config"
         ".gin).") from None
-  return int(checkpoint.gan_step.numpy())
+  return int(checkpoint.gan_step.numpy()), latest
 
 
 @gin.configurable("train", denylist=["model_dir", "strategy"])
@@ -308,13 +311,12 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
       checkpoint, str(_checkpoint_dir(model_dir, strategy)),
       max_to_keep=keep_checkpoint_max, step_counter=model.step,
       checkpoint_interval=None)
-  start = _restore(checkpoint, manager, model_dir)
-  if manager.latest_checkpoint is None:
+  start, resumed_from = _restore(checkpoint, model_dir)
+  if resumed_from is None:
     manager.save(checkpoint_number=0)  # The initial state, to return to.
   elif start:
-    logging.info("Resuming from %s at step %d.", manager.latest_checkpoint,
-                 start)
-    print(f"Resuming from {manager.latest_checkpoint} at step {start}.")
+    logging.info("Resuming from %s at step %d.", resumed_from, start)
+    print(f"Resuming from {resumed_from} at step {start}.")
   chief = _is_chief(strategy)
   if chief:
     (model_dir / "operative_config.gin").write_text(config_text)
@@ -424,8 +426,10 @@ def _read_history(model_dir: pathlib.Path) -> list:
 
 
 def _cleanup_scratch(model_dir, strategy) -> None:
-  if not _is_chief(strategy):
-    tf.io.gfile.rmtree(str(_checkpoint_dir(model_dir, strategy)))
+  scratch = str(_checkpoint_dir(model_dir, strategy))
+  # A run resumed at its last step saves nothing, so may have no scratch.
+  if not _is_chief(strategy) and tf.io.gfile.exists(scratch):
+    tf.io.gfile.rmtree(scratch)
 
 
 def _evaluate(model, classifier, images, logits, step, model_dir, writer, *,

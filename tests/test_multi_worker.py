@@ -1,5 +1,6 @@
 """MultiWorkerMirroredStrategy: two `bin/train` worker processes on
-127.0.0.1 (cluster in TF_CONFIG) train a few steps and write one checkpoint."""
+127.0.0.1 (cluster in TF_CONFIG) train a few steps and write one checkpoint,
+then resume from it together."""
 
 import json
 import os
@@ -41,6 +42,20 @@ def test_two_workers_train_and_write_one_checkpoint(tmp_path,
              "--gin_file=tiny.gin", f"--model_dir={model_dir}",
              "--strategy=multi_worker"]
   command += [f"--gin_bindings={b}" for b in bindings]
+  outputs = run_workers(command, workers)
+  assert (model_dir / "ckpt-2.index").exists()
+  # One checkpoint directory: the second worker's scratch copy is gone.
+  assert not list(model_dir.glob(".worker*"))
+  assert "Trained steps 0-2 of 2" in outputs[0]
+  # Run again: both workers resume from the chief's checkpoint (the second
+  # worker's own copies are gone), so neither trains a step.
+  outputs = run_workers(command, workers)
+  for output in outputs:
+    assert "Resuming from" in output and "at step 2." in output, output[-3000:]
+
+
+def run_workers(command, workers):
+  """Runs `command` as each worker of the cluster; their outputs."""
   processes = []
   for index in range(2):
     environment = dict(os.environ, TF_CONFIG=json.dumps({
@@ -53,12 +68,9 @@ def test_two_workers_train_and_write_one_checkpoint(tmp_path,
   outputs = []
   for process in processes:
     try:
-      outputs.append(process.communicate(timeout=600)[0])
+      outputs.append(process.communicate(timeout=300)[0])
     finally:
       process.kill()
   for index, (process, output) in enumerate(zip(processes, outputs)):
     assert process.returncode == 0, f"worker {index}:\n{output[-3000:]}"
-  assert (model_dir / "ckpt-2.index").exists()
-  # One checkpoint directory: the second worker's scratch copy is gone.
-  assert not list(model_dir.glob(".worker*"))
-  assert "Trained steps 0-2 of 2" in outputs[0]
+  return outputs

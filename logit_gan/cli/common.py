@@ -1,8 +1,12 @@
-"""Flags every command shares: gin files and bindings."""
+"""What every command shares: gin flags, and an `app.run` whose --help
+lists the command's own flags."""
 
 from __future__ import annotations
 
+import sys
+from typing import Callable
 
+from absl import app
 from absl import flags
 
 from logit_gan import config
@@ -21,3 +25,18 @@ def define_gin_flags() -> None:
 def parse_gin_flags() -> None:
   """Parses --gin_file and --gin_bindings (see `config.parse`)."""
   config.parse(flags.FLAGS.gin_file, flags.FLAGS.gin_bindings)
+
+
+def list_in_help(main_module: str, *modules: str) -> None:
+  """Makes --help (which absl limits to the flags of `main_module`, the
+  bin/ script) list the flags defined in `modules` too."""
+  for module in modules:
+    for flag in flags.FLAGS.get_key_flags_for_module(module):
+      flags.FLAGS.register_key_flag_for_module(main_module, flag)
+
+
+def run(main: Callable, command_module: str) -> None:
+  """`app.run(main)` for the command whose flags live in `command_module`
+  (bin/ scripts are one-line launchers of logit_gan.cli modules)."""
+  list_in_help(sys.argv[0], command_module, __name__)
+  app.run(main)

@@ -24,12 +24,12 @@ def main(argv):
   from logit_gan.discriminator import Discriminator
   from logit_gan.generator import Generator
   logging.info("Building the networks (orthogonal initialization of the "
-               "full-size networks takes about two minutes on 2 CPU cores).")
+               "full-size networks takes a minute or more on 2 CPU cores).")
   print(describe.describe(Generator(), Discriminator(), flags.FLAGS.num_classes))
 
 
 def run():
-  app.run(main)
+  common.run(main, __name__)
 
 
 if __name__ == "__main__":

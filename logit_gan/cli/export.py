@@ -15,6 +15,8 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from logit_gan.cli import common
+
 flags.DEFINE_string("model_dir", None, "A bin/train model_dir.",
                     required=True)
 flags.DEFINE_string("export_dir", None, "Where version folders (1, 2, ...) "
@@ -59,7 +61,7 @@ def main(argv):
 
 
 def run():
-  app.run(main)
+  common.run(main, __name__)
 
 
 if __name__ == "__main__":

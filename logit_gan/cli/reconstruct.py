@@ -20,6 +20,8 @@ import pathlib
 from absl import app
 from absl import flags
 
+from logit_gan.cli import common
+
 flags.DEFINE_string("export_dir", None, "A bin/export version folder, or "
                     "the folder holding versions.", required=True)
 flags.DEFINE_multi_string("images", None, "Image files; repeat the flag or "
@@ -108,7 +110,7 @@ def main(argv):
 
 
 def run():
-  app.run(main)
+  common.run(main, __name__)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ def main(argv):
 
 
 def run():
-  app.run(main)
+  common.run(main, __name__)
 
 
 if __name__ == "__main__":

@@ -59,7 +59,8 @@ def test_sharded_per_replica_batches(tmp_path):
 
 def test_missing_dataset_says_what_to_download(tmp_path):
   with pytest.raises(pipeline.DatasetNotFoundError,
-                     match=r"cifar100.*not prepared.*tfds build cifar100"):
+                     match=r"cifar100.*not prepared.*tfds build cifar100.*"
+                     r"dataset.data_dir"):
     pipeline.dataset("cifar100", split="test", data_dir=str(tmp_path))
 
 

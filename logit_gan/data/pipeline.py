@@ -46,18 +46,16 @@ SOURCES = {
         "ImageNet needs a manual download: get the 64x64 downsampled "
         "ImageNet (image-net.org, 'Downsampled ImageNet 64x64'), then run "
         "`tfds build imagenet_resized/64x64 --data_dir=DIR "
-        "--manual_dir=WHERE_YOU_PUT_IT` on a machine with the files, and "
-        "pass --data_dir=DIR"),
+        "--manual_dir=WHERE_YOU_PUT_IT` on a machine with the files"),
     "cifar100": Source(("cifar100",), 32, _TRAIN_TEST,
                        "run `tfds build cifar100 --data_dir=DIR` on a "
-                       "machine with internet access, then pass --data_dir=DIR"),
+                       "machine with internet access"),
     "mnist": Source(("mnist",), 28, _TRAIN_TEST,
                     "run `tfds build mnist --data_dir=DIR` on a machine with "
-                    "internet access, then pass --data_dir=DIR"),
+                    "internet access"),
     "fashion_mnist": Source(("fashion_mnist",), 28, _TRAIN_TEST,
                             "run `tfds build fashion_mnist --data_dir=DIR` on "
-                            "a machine with internet access, then pass "
-                            "--data_dir=DIR"),
+                            "a machine with internet access"),
     "shapes": Source((), None, _TRAIN_TEST, "", shapes_config="{resolution}"),
     "shapes_ood": Source((), None, {"test": "test", "train": "train"}, "",
                          shapes_config="ood_{resolution}"),
@@ -73,6 +71,12 @@ def label_names(name: str, resolution: int,
                  .info.features["label"].names)
   except (KeyError, AttributeError):
     return None
+
+
+WHERE_DATA_DIR_GOES = ("gin `dataset.data_dir = 'DIR'` (bin/train), "
+                       "`train_classifier.data_dir = 'DIR'` "
+                       "(bin/train_classifier) or --data_dir=DIR "
+                       "(bin/cache_logits)")
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -192,7 +196,8 @@ def dataset(name: str = "imagenet_64", *, split: str = "train",
   except AssertionError as error:  # TFDS's "could not find data" error.
     raise DatasetNotFoundError(
         f"Dataset {name!r} ({builder.name}) is not prepared in "
-        f"{builder.data_dir_root}: {source.download_hint}.") from error
+        f"{builder.data_dir_root}: {source.download_hint}; then give DIR "
+        f"as {WHERE_DATA_DIR_GOES}.") from error
   if input_context is not None and not shard_files:
     examples = examples.shard(input_context.num_input_pipelines,
                               input_context.input_pipeline_id)

@@ -1,5 +1,6 @@
 """The logit cache: round trip, equality with fresh logits, refusals."""
 
+import hashlib
 import json
 
 import keras
@@ -52,6 +53,31 @@ def test_cached_logits_equal_fresh_logits(tmp_path):
   assert labels.numpy().tolist() == [0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5]
 
 
+@pytest.mark.parametrize("examples_per_shard", [12, 5])  # 1 and 3 files.
+def test_input_pipelines_partition_the_cache(tmp_path, examples_per_shard):
+  """Two pipelines (workers) read disjoint parts that together are the
+  cache, whether there are fewer files than pipelines or not."""
+  classifier = tiny_classifier()
+  logit_cache.write(classifier, batches(), str(tmp_path / "cache"),
+                    classifier_name="tiny", dataset=DATASET,
+                    examples_per_shard=examples_per_shard)
+  def rows(context):
+    ds = logit_cache.read(str(tmp_path / "cache"), classifier_name="tiny",
+                          classifier_fingerprint=None, dataset=DATASET,
+                          batch_size=2, shuffle=False, repeat=False,
+                          input_context=context)
+    return {tuple(row) for _, logits, _ in ds for row in logits.numpy()}
+
+  parts = [rows(tf.distribute.InputContext(num_input_pipelines=2,
+                                           input_pipeline_id=i,
+                                           num_replicas_in_sync=2))
+           for i in range(2)]
+  everything = rows(None)
+  assert len(everything) == 12
+  assert parts[0] and parts[1] and not parts[0] & parts[1]
+  assert parts[0] | parts[1] == everything
+
+
 def test_refuses_another_classifier_or_dataset(tmp_path):
   write(tmp_path, tiny_classifier(seed=0))
   other = logit_cache.fingerprint(tiny_classifier(seed=1), 16)
@@ -84,8 +110,51 @@ def test_missing_corrupt_and_existing_cache(tmp_path):
 
 def test_fingerprint_tells_weights_apart():
   a, b = tiny_classifier(seed=0), tiny_classifier(seed=1)
-  assert logit_cache.fingerprint(a, 16) == logit_cache.fingerprint(a, 16)
-  assert logit_cache.fingerprint(a, 16) != logit_cache.fingerprint(b, 16)
+  stored = logit_cache.fingerprint(a, 16).tolist()
+  assert logit_cache.fingerprint_difference(
+      stored, logit_cache.fingerprint(a, 16)) == 0.0
+  assert logit_cache.fingerprint_difference(
+      stored, logit_cache.fingerprint(b, 16)) > logit_cache.FINGERPRINT_TOLERANCE
+
+
+@pytest.mark.parametrize("scale, accepted", [(1.01, True), (1.5, False)])
+def test_fingerprint_tolerates_small_numerical_differences(tmp_path, scale,
+                                                           accepted):
+  """The same classifier computed otherwise (other hardware, bfloat16)
+  moves its logits a little; a 1% change is accepted, 50% refused."""
+  classifier = tiny_classifier()
+  write(tmp_path, classifier)
+  moved = logit_cache.fingerprint(classifier, 16) * scale
+  info = logit_cache.read_info(str(tmp_path / "cache"))
+  check = lambda: logit_cache.check(info, classifier_name="tiny",
+                                    classifier_fingerprint=moved,
+                                    dataset=DATASET)
+  if accepted:
+    check()
+  else:
+    with pytest.raises(logit_cache.CacheMismatchError, match="other weights"):
+      check()
+
+
+def test_version_1_caches_compare_the_hash(tmp_path):
+  classifier = tiny_classifier()
+  write(tmp_path, classifier)
+  path = tmp_path / "cache" / "cache.json"
+  fields = json.loads(path.read_text())
+  # A version-1 cache.json: the hash of the probe logits to 3 decimals.
+  logits = logit_cache.fingerprint(classifier, 16)
+  fields["classifier_fingerprint"] = hashlib.sha256(
+      (np.round(logits, 3) + 0.0).tobytes()).hexdigest()[:16]
+  fields["format_version"] = 1
+  path.write_text(json.dumps(fields))
+  info = logit_cache.read_info(str(tmp_path / "cache"))
+  logit_cache.check(info, classifier_name="tiny", dataset=DATASET,
+                    classifier_fingerprint=logit_cache.fingerprint(
+                        classifier, 16))
+  with pytest.raises(logit_cache.CacheMismatchError, match="other weights"):
+    logit_cache.check(info, classifier_name="tiny", dataset=DATASET,
+                      classifier_fingerprint=logit_cache.fingerprint(
+                          tiny_classifier(seed=1), 16))
 
 
 def test_rejects_non_2d_classifier_output(tmp_path):

@@ -4,9 +4,10 @@ GAN training conditions on z = Phi(x) for every real image; the classifier
 is frozen, so its logits can be computed once and read back with the images
 instead of running it at every step. A cache directory holds
 
-  cache.json               what made it: classifier name and fingerprint,
+  cache.json               what made it: classifier name and fingerprint
+                           (its logits on a fixed probe batch),
                            dataset name, split and resolution, and counts
-  shard-00000-of-0000N.tfrecord   (image uint8 [R, R, 3], logits float32
+  shard-00000.tfrecord, ... (image uint8 [R, R, 3], logits float32
                            [n_c], label int64) examples
 
 Images are stored as uint8, and the logits are computed from exactly the
@@ -22,7 +23,7 @@ import dataclasses
 import hashlib
 import json
 import pathlib
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional, Union
 
 from absl import logging
 import keras
@@ -32,7 +33,12 @@ import tensorflow as tf
 from logit_gan.data import pipeline
 
 METADATA = "cache.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the fingerprint is the probe logits (1: a hash).
+# How far a classifier's probe logits may move and still count as the one
+# that wrote the cache: a fraction of the largest probe logit (at least 1).
+# Other hardware, XLA or bfloat16 move them by far less; other weights by
+# more.
+FINGERPRINT_TOLERANCE = 0.05
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +51,8 @@ class DatasetId:
 @dataclasses.dataclass(frozen=True)
 class CacheInfo:
   classifier_name: str
-  classifier_fingerprint: str
+  # Version 2: the probe logits, [8][n_c]; version 1: a hash of them.
+  classifier_fingerprint: Union[str, list]
   dataset: DatasetId
   num_classes: int
   num_examples: int
@@ -67,17 +74,35 @@ class CacheMismatchError(ValueError):
   """The cache was made by another classifier or from another dataset."""
 
 
-def fingerprint(classifier: Callable, resolution: int) -> str:
-  """A hash of the classifier's logits on a fixed probe batch.
+def fingerprint(classifier: Callable, resolution: int) -> np.ndarray:
+  """The classifier's logits [8, n_c] on a fixed batch of random images.
 
-  Weights-agnostic (works for SavedModels too): two classifiers that agree on
-  8 fixed random images to 3 decimals get the same fingerprint.
+  Weights-agnostic (works for SavedModels too); compared within
+  FINGERPRINT_TOLERANCE (`same_classifier`), so that the same classifier
+  on other hardware, under XLA or in bfloat16 still matches.
   """
   probe = tf.random.stateless_uniform([8, resolution, resolution, 3],
                                       seed=[20210, 7], minval=-1, maxval=1)
-  logits = np.asarray(classifier(probe), np.float64)
+  return np.asarray(classifier(probe), np.float64)
+
+
+def _version_1_hash(logits: np.ndarray) -> str:
   rounded = np.round(logits, 3) + 0.0  # + 0.0 turns -0.0 into 0.0.
   return hashlib.sha256(rounded.tobytes()).hexdigest()[:16]
+
+
+def fingerprint_difference(stored: Union[str, list],
+                           logits: np.ndarray) -> Optional[float]:
+  """How far `logits` are from a cache's stored fingerprint, as a fraction
+  of the largest stored logit (at least 1); None if they cannot be the same
+  classifier's (another shape, or a version-1 hash that differs)."""
+  if isinstance(stored, str):
+    return 0.0 if stored == _version_1_hash(logits) else None
+  stored = np.asarray(stored, np.float64)
+  if stored.shape != logits.shape:
+    return None
+  scale = max(1.0, float(np.abs(stored).max()))
+  return float(np.abs(stored - logits).max()) / scale
 
 
 def _serialize(image: np.ndarray, logits: np.ndarray, label: int) -> bytes:
@@ -129,8 +154,8 @@ def write(classifier: Callable, batches: Iterable, directory: str, *,
     raise ValueError("No examples to cache: the dataset is empty.")
   names = tuple(p.name for p in shard_paths)
   info = CacheInfo(classifier_name=classifier_name,
-                   classifier_fingerprint=fingerprint(classifier,
-                                                      dataset.resolution),
+                   classifier_fingerprint=np.round(fingerprint(
+                       classifier, dataset.resolution), 4).tolist(),
                    dataset=dataset, num_classes=int(num_classes),
                    num_examples=count, shards=names)
   (out / METADATA).write_text(info.to_json())
@@ -153,17 +178,23 @@ def read_info(directory: str) -> CacheInfo:
 
 
 def check(info: CacheInfo, *, classifier_name: str,
-          classifier_fingerprint: Optional[str], dataset: DatasetId) -> None:
-  """Raises CacheMismatchError unless the cache was made as requested."""
+          classifier_fingerprint: Optional[np.ndarray],
+          dataset: DatasetId) -> None:
+  """Raises CacheMismatchError unless the cache was made as requested
+  (`classifier_fingerprint`: `fingerprint` of the classifier in use)."""
   problems = []
   if info.classifier_name != classifier_name:
     problems.append(f"classifier {info.classifier_name!r}, not "
                     f"{classifier_name!r}")
-  if (classifier_fingerprint is not None
-      and info.classifier_fingerprint != classifier_fingerprint):
-    problems.append("a classifier with other weights (fingerprint "
-                    f"{info.classifier_fingerprint}, this one "
-                    f"{classifier_fingerprint})")
+  if classifier_fingerprint is not None:
+    difference = fingerprint_difference(info.classifier_fingerprint,
+                                        classifier_fingerprint)
+    if difference is None or difference > FINGERPRINT_TOLERANCE:
+      moved = ("differ in shape or hash" if difference is None else
+               f"differ by {difference:.1%} of the largest, more than "
+               f"{FINGERPRINT_TOLERANCE:.0%}")
+      problems.append("a classifier with other weights (its logits on the "
+                      f"fingerprint's probe images {moved})")
   if info.dataset != dataset:
     problems.append(f"dataset {info.dataset}, not {dataset}")
   if problems:
@@ -173,7 +204,7 @@ def check(info: CacheInfo, *, classifier_name: str,
 
 
 def read(directory: str, *, classifier_name: str,
-         classifier_fingerprint: Optional[str], dataset: DatasetId,
+         classifier_fingerprint: Optional[np.ndarray], dataset: DatasetId,
          batch_size: int, shuffle: bool = True, repeat: bool = True,
          seed: int = 0, input_context=None) -> tf.data.Dataset:
   """(images [B, R, R, 3] in [-1, 1], logits [B, n_c], labels [B]) batches
@@ -198,14 +229,23 @@ def read(directory: str, *, classifier_name: str,
   files = [str(pathlib.Path(directory) / s) for s in info.shards]
   ds = tf.data.Dataset.from_tensor_slices(files)
   per_replica_batch = batch_size
-  if input_context is not None:
+  # Each input pipeline reads its own files when there are enough of them;
+  # otherwise all read every file, in the same order, and keep every n-th
+  # record (a pipeline without files would end at once).
+  by_file = (input_context is not None
+             and len(files) >= input_context.num_input_pipelines)
+  if by_file:
     ds = ds.shard(input_context.num_input_pipelines,
                   input_context.input_pipeline_id)
-    per_replica_batch = input_context.get_per_replica_batch_size(batch_size)
-    seed += input_context.input_pipeline_id
   # Unshuffled reads keep the written order: one file at a time.
   ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=4 if shuffle else 1,
                      num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  if input_context is not None:
+    if not by_file:
+      ds = ds.shard(input_context.num_input_pipelines,
+                    input_context.input_pipeline_id)
+    per_replica_batch = input_context.get_per_replica_batch_size(batch_size)
+    seed += input_context.input_pipeline_id
   if shuffle:
     ds = ds.shuffle(10_000, seed=seed)
   if repeat:

@@ -187,9 +187,11 @@ def dataset(name: str = "imagenet_64", *, split: str = "train",
     pipeline_seed = seed + input_context.input_pipeline_id
   try:
     shard_files = _enough_files(builder, source.splits[split], input_context)
+    # Without files of their own, the pipelines must read the files in one
+    # order for every n-th example to partition the data: a shared seed.
     read_config = tfds.ReadConfig(
         input_context=input_context if shard_files else None,
-        shuffle_seed=pipeline_seed)
+        shuffle_seed=pipeline_seed if shard_files else seed)
     examples = builder.as_dataset(split=source.splits[split],
                                   shuffle_files=shuffle,
                                   read_config=read_config)

@@ -21,6 +21,7 @@ from logit_gan import trained
 from logit_gan import trainer
 from logit_gan.classifiers import zoo
 from logit_gan.data import shapes
+from logit_gan.generator import Generator
 
 NUM_CLASSES, BATCH = 10, 3
 
@@ -268,15 +269,47 @@ def load_grpc_example():
   return module
 
 
+def test_example_requests_fit_the_demo_model():
+  """The bodies are for `make demo`'s shapes_robust export: its image size,
+  noise width and logit width (the shapes classes)."""
+  gin.clear_config()
+  config.parse(["shapes/robust.gin"], [])
+  try:
+    generator = Generator()  # Builds no weights.
+    resolution, z_dim = generator.resolution, generator.z_dim
+  finally:
+    gin.clear_config()
+  widths = {"images": [resolution, resolution, 3], "noise": [z_dim],
+            "logits": [len(shapes.IN_DISTRIBUTION_CLASSES)], "seed": []}
+  for request_file in REQUESTS:
+    for row in json.loads(request_file.read_text())["instances"]:
+      for name, value in row.items():
+        assert list(np.shape(value)) == widths[name], (request_file.name, name)
+
+
+def _at_resolution(body: dict, resolution: int) -> dict:
+  """`body` with its images resized to the test model's size (the bodies
+  are for the demo's 16x16 model; the tiny test model is 32x32)."""
+  rows = []
+  for row in body["instances"]:
+    if "images" in row:
+      image = tf.image.resize(np.asarray(row["images"], np.float32),
+                              [resolution, resolution], method="bilinear")
+      row = {**row, "images": np.round(image.numpy()).astype(int).tolist()}
+    rows.append(row)
+  return {**body, "instances": rows}
+
+
 @pytest.mark.parametrize("request_file", REQUESTS, ids=lambda p: p.stem)
 def test_example_requests_match_the_signatures(exported, request_file):
   """The REST bodies in export/requests, and the gRPC PredictRequest the
   example client builds from them, have the signature's input names,
   dtypes and shapes, and run on it."""
   from tensorflow_serving.apis import predict_pb2
-  _, version, _ = exported
+  run, version, _ = exported
   model = tf.saved_model.load(str(version))
-  body = json.loads(request_file.read_text())
+  body = _at_resolution(json.loads(request_file.read_text()),
+                        run.model.inference_generator.resolution)
   signature = model.signatures[body["signature_name"]]
   specs = signature.structured_input_signature[1]
   rows = body["instances"]

@@ -249,15 +249,17 @@ def stage_dtypes(generator, logits):
   return dtypes
 
 
-@pytest.mark.parametrize("policy,compute,tolerance", [
-    ("mixed_bfloat16", tf.bfloat16, 0.05),
-    ("mixed_float16", tf.float16, 0.01)])
+@pytest.mark.parametrize("policy,compute,roundoff,tolerance", [
+    ("mixed_bfloat16", tf.bfloat16, 2.0 ** -8, 0.05),
+    ("mixed_float16", tf.float16, 2.0 ** -11, 0.01)])
 def test_mixed_precision_computes_the_float32_function(policy, compute,
-                                                       tolerance):
+                                                       roundoff, tolerance):
   """G and D compute in the policy's dtype but hold float32 weights, return
   float32 images and scores, and agree with the float32 networks built from
-  the same seed (tolerance: the dtype's precision over a few layers); a
-  training step gives finite losses; float16 scales its losses."""
+  the same seed; a training step gives finite losses; float16 scales its
+  losses. Tolerances: the images within 3 units of the dtype's roundoff on
+  average and 32 at most (measured: 1.2-1.3 and 11-17.5 units); D's scores
+  within `tolerance` of their largest."""
   batch = make_batch(1, seed=5)
   images, logits = batch["images"], batch["logits"]
   mixed = build_gan(disc_iters=1, mixed_precision=policy)
@@ -268,10 +270,10 @@ def test_mixed_precision_computes_the_float32_function(policy, compute,
   assert {w.dtype for w in mixed.generator.weights
           + mixed.discriminator.weights} == {"float32"}
   noise = tf.random.stateless_normal([B, mixed.z_dim], [1, 2])
-  np.testing.assert_allclose(
-      mixed.generator(logits, noise, training=True).numpy(),
-      plain.generator(logits, noise, training=True).numpy(),
-      atol=tolerance)
+  error = np.abs(mixed.generator(logits, noise, training=True).numpy()
+                 - plain.generator(logits, noise, training=True).numpy())
+  assert error.mean() < 3 * roundoff and error.max() < 32 * roundoff, (
+      error.mean() / roundoff, error.max() / roundoff)
   d_mixed = mixed.discriminator(images, logits, training=False)
   d_plain = plain.discriminator(images, logits, training=False).numpy()
   assert d_mixed.dtype == tf.float32

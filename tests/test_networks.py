@@ -279,15 +279,19 @@ def test_every_weight_receives_a_gradient():
   real = tf.random.uniform((4, 32, 32, 3), -1, 1)
   with tf.GradientTape(persistent=True) as tape:
     fake = generator(logits, noise, training=True)
-    d_loss = (tf.reduce_mean(tf.nn.relu(1 - discriminator(real, logits,
-                                                          training=True)))
-              + tf.reduce_mean(tf.nn.relu(1 + discriminator(fake, logits,
-                                                            training=True))))
+    # D's hinge terms one by one: summed, the final bias's gradients from
+    # real and fake cancel whenever every score is inside the margins.
+    d_real = tf.reduce_mean(tf.nn.relu(1 - discriminator(real, logits,
+                                                         training=True)))
+    d_fake = tf.reduce_mean(tf.nn.relu(1 + discriminator(fake, logits,
+                                                         training=True)))
     g_loss = -tf.reduce_mean(discriminator(fake, logits, training=True))
-  for loss, model in ((d_loss, discriminator), (g_loss, generator)):
-    grads = tape.gradient(loss, model.trainable_weights)
-    missing = [w.path for w, g in zip(model.trainable_weights, grads)
-               if g is None or not np.any(g.numpy())]
+  for losses, model in (((d_real, d_fake), discriminator),
+                        ((g_loss,), generator)):
+    grads = [tape.gradient(loss, model.trainable_weights) for loss in losses]
+    missing = [w.path for i, w in enumerate(model.trainable_weights)
+               if not any(g[i] is not None and np.any(g[i].numpy())
+                          for g in grads)]
     # The attention gates start at 0, so the attention convs behind them get
     # no gradient until the gate opens; everything else must.
     missing = [p for p in missing if "attention/" not in p or "sigma" in p]

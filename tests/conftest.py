@@ -18,6 +18,19 @@ tf.config.set_logical_device_configuration(
     _cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
 
+# The files that take minutes (tracing tiny networks, training runs), longest
+# first. `make test` runs pytest-xdist with --dist loadfile, which hands whole
+# files to its two workers in collection order: started first, they no
+# longer leave one worker busy while the other has finished.
+SLOWEST_FILES = ("test_trainer_checkpoints.py", "test_gan.py",
+                 "test_export.py", "test_trainer.py", "test_multi_worker.py")
+
+
+def pytest_collection_modifyitems(items):
+  rank = {name: i for i, name in enumerate(SLOWEST_FILES)}
+  items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 @pytest.fixture(autouse=True)
 def clean_state():
   gin.clear_config()

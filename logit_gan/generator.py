@@ -83,7 +83,11 @@ class Generator(keras.Model):
       stddev of the latter two (compare_gan's `weights.*`).
     use_moving_averages, bn_decay, bn_epsilon, use_cross_replica_mean:
       compare_gan's `standardize_batch.*`; the paper uses standing statistics
-      (`use_moving_averages=False`), decay 0.9, epsilon 1e-5.
+      (`use_moving_averages=False`), decay 0.9, epsilon 1e-5. With several
+      replicas, `use_cross_replica_mean` True normalizes with the global
+      batch's statistics, False with each replica's, and None (compare_gan's
+      default, which the paper's TPU runs used) with the global batch's
+      under a TPUStrategy and each replica's otherwise.
     upsampling, gamma_centered_at_one: see the module docstring.
     logit_scale: logits are multiplied by it before anything else, to keep
       the conditioning O(1) when a classifier's logits are large (ours
@@ -100,7 +104,8 @@ class Generator(keras.Model):
                spectral_norm: bool = True, singular_value: str = "auto",
                initializer: str = "orthogonal", init_stddev: float = 0.02,
                use_moving_averages: bool = False, bn_decay: float = 0.9,
-               bn_epsilon: float = 1e-5, use_cross_replica_mean: bool = False,
+               bn_epsilon: float = 1e-5,
+               use_cross_replica_mean: Optional[bool] = None,
                upsampling: str = "nearest", gamma_centered_at_one: bool = True,
                num_classes: Optional[int] = None, logit_scale: float = 1.0,
                name: str = "generator"):

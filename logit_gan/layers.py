@@ -32,6 +32,8 @@ float32.
 from __future__ import annotations
 
 import math
+from typing import Optional
+
 from absl import logging
 import keras
 import tensorflow as tf
@@ -227,7 +229,8 @@ class StandardizeBatch(keras.layers.Layer):
   """
 
   def __init__(self, *, use_moving_averages: bool = False, decay: float = 0.9,
-               epsilon: float = 1e-5, use_cross_replica_mean: bool = False,
+               epsilon: float = 1e-5,
+               use_cross_replica_mean: Optional[bool] = None,
                **kwargs):
     super().__init__(**kwargs)
     self.use_moving_averages = use_moving_averages
@@ -249,12 +252,20 @@ class StandardizeBatch(keras.layers.Layer):
       self.accumulated_variance = stat("accumulated_variance", "zeros")
       self.accumulated_count = stat("accumulated_count", "zeros", ())
 
+  def _cross_replica(self, context) -> bool:
+    """`use_cross_replica_mean`, or for None compare_gan's default: the
+    statistics of the global batch on TPUs, of each replica's elsewhere."""
+    if self.use_cross_replica_mean is not None:
+      return bool(self.use_cross_replica_mean)
+    return isinstance(context.strategy, (tf.distribute.TPUStrategy,
+                                         tf.distribute.experimental.TPUStrategy))
+
   def batch_moments(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """Mean and (biased) variance over all axes but the last."""
     axes = list(range(len(x.shape) - 1))
     context = tf.distribute.get_replica_context()
-    if (self.use_cross_replica_mean and context is not None
-        and context.num_replicas_in_sync > 1):
+    if (context is not None and context.num_replicas_in_sync > 1
+        and self._cross_replica(context)):
       count = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), x.dtype)
       total, total_sq, count = context.all_reduce(
           tf.distribute.ReduceOp.SUM,

@@ -225,6 +225,22 @@ def batch(seed, shape=(4, 3, 3, 5)):
           + r.normal(size=shape[-1]) * 2).astype(np.float32)
 
 
+@pytest.mark.parametrize("setting, on_tpu, expected", [
+    (None, True, True), (None, False, False), (True, False, True),
+    (False, True, False)])
+def test_cross_replica_statistics_follow_compare_gan(setting, on_tpu,
+                                                     expected):
+  """None (compare_gan's default, left unbound by the paper's config) uses
+  the global batch's statistics on TPUs only; True and False are kept."""
+  import types
+  strategy_type = (tf.distribute.TPUStrategy if on_tpu
+                   else tf.distribute.MirroredStrategy)
+  # A stand-in replica context: no TPU here, and only the type is read.
+  context = types.SimpleNamespace(strategy=object.__new__(strategy_type))
+  layer = layers.StandardizeBatch(use_cross_replica_mean=setting)
+  assert layer._cross_replica(context) == expected
+
+
 def test_standardize_training_uses_batch_statistics():
   """Training output is (x - mean) / sqrt(var + eps), biased variance over
   batch, height and width."""

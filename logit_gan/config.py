@@ -69,10 +69,25 @@ class _Delegate(gin.config.ParserDelegate):
       return compat.Reference(scoped_selector, evaluate)
 
 
-def _bind(key: str, value: Any, where: str) -> None:
+def _unknown_reference(value: Any) -> Optional[compat.Reference]:
+  """The first unresolved `@name` in value, looking inside lists, tuples
+  and dicts (`[@typo_fn]` would otherwise bind a placeholder silently)."""
   if isinstance(value, compat.Reference):
+    return value
+  items = (value.values() if isinstance(value, dict)
+           else value if isinstance(value, (list, tuple)) else ())
+  for item in items:
+    found = _unknown_reference(item)
+    if found is not None:
+      return found
+  return None
+
+
+def _bind(key: str, value: Any, where: str) -> None:
+  unknown = _unknown_reference(value)
+  if unknown is not None:
     raise ValueError(f"{where}: {key} = {value}: no configurable named "
-                     f"{value.name!r} is registered.")
+                     f"{unknown.name!r} is registered.")
   try:
     gin.bind_parameter(key, value)
   except ValueError as error:
@@ -86,7 +101,13 @@ def _apply(text: str, source: str, base_dir: Optional[pathlib.Path]) -> None:
       path = find_gin_file(statement.filename, base_dir)
       _apply(path.read_text(), str(path), path.parent)
     elif isinstance(statement, config_parser.ImportStatement):
-      importlib.import_module(statement.module)
+      try:
+        importlib.import_module(statement.module)
+      except ImportError as error:
+        raise ValueError(
+            f"{source}:{statement.location.line_num}: cannot import "
+            f"{statement.module!r} ({error}); install it, or remove the "
+            "import (logit_gan registers its own configurables).") from None
     elif isinstance(statement, config_parser.BindingStatement):
       _apply_binding(statement, source)
     else:

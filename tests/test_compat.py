@@ -38,6 +38,9 @@ def test_paper_config_builds_the_paper_networks():
   norms = layers.sublayers(generator, layers.StandardizeBatch)
   assert norms and all(not n.use_moving_averages and n.decay == 0.9
                        and n.epsilon == 1e-5 for n in norms)
+  # Unbound in the paper's config: compare_gan's None, global statistics on
+  # the TPUs the paper trained on.
+  assert all(n.use_cross_replica_mean is None for n in norms)
   for network in (generator, discriminator):
     sn = layers.spectral_norm_layers(network)
     assert sn and all(l.singular_value == "auto" for l in sn)
@@ -114,6 +117,13 @@ def test_unknown_native_binding_and_reference_fail():
     config.parse([], ["Generator.channels = 8"])
   with pytest.raises(ValueError, match="no configurable named 'nowhere'"):
     config.parse([], ["Generator.ch = @nowhere"])
+  with pytest.raises(ValueError, match=r"extra.gin:1: cannot import "
+                     r"'no_such_module'"):
+    config._apply("import no_such_module\n", "extra.gin", None)
+  # Inside a list, tuple or dict too.
+  for value in ("[@typo_fn]", "(1, @typo_fn)", "{'a': [@typo_fn]}"):
+    with pytest.raises(ValueError, match="no configurable named 'typo_fn'"):
+      config.parse([], [f"GAN.mixed_precision = {value}"])
 
 
 def test_bare_names_are_found_in_gin_configs():

@@ -164,8 +164,13 @@ def test_rejects_non_2d_classifier_output(tmp_path):
                       classifier_name="flat", dataset=DATASET)
 
 
-def test_cache_split_over_a_pipeline_equals_fresh_logits(tmp_path):
+def test_cache_split_over_a_pipeline_equals_fresh_logits(tmp_path,
+                                                        monkeypatch):
   from logit_gan.classifiers import zoo
+  totals = []  # The progress bar's total, for its ETA.
+  real_write = logit_cache.write
+  monkeypatch.setattr(logit_cache, "write", lambda *a, **kw: (
+      totals.append(kw.get("total_batches")), real_write(*a, **kw))[1])
   keras.utils.set_random_seed(0)
   classifier = zoo.Classifier.from_keras(
       zoo.small_resnet(100, resolution=32, width=8), name="mini",
@@ -176,6 +181,7 @@ def test_cache_split_over_a_pipeline_equals_fresh_logits(tmp_path):
                                    resolution=32, batch_size=4,
                                    data_dir=str(tmp_path / "data"))
   assert info.num_examples == 10 and info.classifier_name == "mini"
+  assert totals == [3]  # 10 examples in batches of 4.
   images, logits, _ = next(iter(logit_cache.read(
       str(tmp_path / "c"), classifier_name="mini",
       classifier_fingerprint=logit_cache.fingerprint(classifier, 32),

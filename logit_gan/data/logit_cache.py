@@ -264,6 +264,8 @@ def cache_split(classifier, output_dir: str, *, dataset_name: str, split: str,
                              batch_size=batch_size, data_dir=data_dir,
                              shuffle=False, repeat=False,
                              drop_remainder=False)
+  known = int(batches.cardinality())  # TFDS splits know their size.
   return write(classifier, batches, output_dir,
                classifier_name=classifier.name,
-               dataset=DatasetId(dataset_name, split, resolution))
+               dataset=DatasetId(dataset_name, split, resolution),
+               total_batches=known if known >= 0 else None)

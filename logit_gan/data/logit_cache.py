@@ -78,8 +78,8 @@ def fingerprint(classifier: Callable, resolution: int) -> np.ndarray:
   """The classifier's logits [8, n_c] on a fixed batch of random images.
 
   Weights-agnostic (works for SavedModels too); compared within
-  FINGERPRINT_TOLERANCE (`same_classifier`), so that the same classifier
-  on other hardware, under XLA or in bfloat16 still matches.
+  FINGERPRINT_TOLERANCE (`fingerprint_difference`), so that the same
+  classifier on other hardware, under XLA or in bfloat16 still matches.
   """
   probe = tf.random.stateless_uniform([8, resolution, resolution, 3],
                                       seed=[20210, 7], minval=-1, maxval=1)
@@ -229,12 +229,8 @@ def read(directory: str, *, classifier_name: str,
   files = [str(pathlib.Path(directory) / s) for s in info.shards]
   ds = tf.data.Dataset.from_tensor_slices(files)
   per_replica_batch = batch_size
-  # Each input pipeline reads its own files when there are enough of them;
-  # otherwise all read every file, in the same order, and keep every n-th
-  # record (a pipeline without files would end at once).
-  by_file = (input_context is not None
-             and len(files) >= input_context.num_input_pipelines)
-  if by_file:
+  by_file = pipeline.enough_files(len(files), input_context)
+  if input_context is not None and by_file:
     ds = ds.shard(input_context.num_input_pipelines,
                   input_context.input_pipeline_id)
   # Unshuffled reads keep the written order: one file at a time.

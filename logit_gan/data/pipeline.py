@@ -136,17 +136,22 @@ def _builder(name: str, resolution: int, data_dir: Optional[str]):
   return prepared[0] if prepared else builders[0]
 
 
+def enough_files(num_files: Optional[int], input_context) -> bool:
+  """Whether each input pipeline can read files of its own (True without an
+  input context or when the count is unknown). Otherwise (fewer files than
+  pipelines, e.g. a small dataset) every pipeline reads all files, in one
+  order, and keeps every n-th example: a pipeline without files would end
+  at once."""
+  return (input_context is None or num_files is None
+          or num_files >= input_context.num_input_pipelines)
+
+
 def _enough_files(builder, split: str, input_context) -> bool:
-  """Whether each input pipeline can read its own files. Otherwise (fewer
-  files than pipelines, e.g. a small dataset) every pipeline reads all
-  files and keeps every n-th example."""
-  if input_context is None:
-    return True
   try:
     shards = builder.info.splits[split].num_shards
   except (KeyError, ValueError):  # No split metadata (e.g. mock data).
-    return True
-  return shards >= input_context.num_input_pipelines
+    shards = None
+  return enough_files(shards, input_context)
 
 
 @gin.configurable("dataset", denylist=["split", "input_context"])

@@ -279,10 +279,10 @@ def _error_text(error: BaseException) -> str:
 # One shape.
 
 
-def _fixed_batch(shape: Shape, resolution: int, disc_iters: int, seed: int
-                 ) -> dict:
+def _fixed_batch(shape: Shape, resolution: int, batches_per_step: int,
+                 seed: int) -> dict:
   rng = np.random.default_rng(seed)
-  rows = disc_iters * shape.batch
+  rows = batches_per_step * shape.batch
   images = rng.uniform(-1.0, 1.0, (rows, resolution, resolution, 3))
   logits = 3.0 * rng.standard_normal((rows, shape.num_classes))
   return {"images": tf.constant(images, tf.float32),
@@ -298,7 +298,7 @@ def _phase_functions(model: gan.LogitGAN, batch: dict, xla: bool
   """name -> (times per step, function as the step runs it, plain function
   for FLOP counting); each takes no arguments."""
   # pylint: disable=protected-access
-  b = batch["logits"].shape[0] // model.disc_iters
+  b = batch["logits"].shape[0] // model.batches_per_step
   images, logits = batch["images"][:b], batch["logits"][:b]
   epsilon = tf.random.stateless_normal([b, model.z_dim], [1, 2])
   seed = tf.constant([3, 4], tf.int32)
@@ -376,7 +376,7 @@ def run_shape(shape: Shape, modes: list[bool]) -> dict:
                            jit_compile=xla,
                            mixed_precision=FLAGS.mixed_precision)
       entry["build_s"] = time.perf_counter() - start
-      batch = _fixed_batch(shape, model.resolution, model.disc_iters,
+      batch = _fixed_batch(shape, model.resolution, model.batches_per_step,
                            FLAGS.seed)
       result.setdefault("model", {
           "disc_iters": model.disc_iters, "resolution": model.resolution,

@@ -14,6 +14,7 @@ import gin
 from gin import config_parser
 
 from logit_gan import compat
+from logit_gan import files
 
 
 def configurable(cls):
@@ -151,6 +152,10 @@ def parse(gin_files: Sequence[str] = (), gin_bindings: Sequence[str] = ()
   """
   register_configurables()
   for name in gin_files:
+    if files.is_remote(name):  # A run's config in a gs:// model_dir.
+      logging.info("Parsing gin file %s", name)
+      _apply(files.read_text(name), name, None)
+      continue
     path = find_gin_file(name)
     logging.info("Parsing gin file %s", path)
     _apply(path.read_text(), str(path), path.parent)

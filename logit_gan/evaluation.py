@@ -7,12 +7,12 @@ predicted for the original x.
 
 from __future__ import annotations
 
-import pathlib
 from typing import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
 
+from logit_gan import files
 from logit_gan.data import pipeline
 
 
@@ -66,7 +66,4 @@ def reconstruction_grid(originals, reconstructions: Sequence,
 
 
 def write_png(image: np.ndarray, path: str) -> str:
-  path = pathlib.Path(path)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  path.write_bytes(tf.io.encode_png(image).numpy())
-  return str(path)
+  return files.write_bytes(str(path), tf.io.encode_png(image).numpy())

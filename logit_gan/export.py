@@ -39,13 +39,14 @@ by a check inside the graph (InvalidArgumentError).
 from __future__ import annotations
 
 import json
-import pathlib
+import os
 import re
 from typing import Any, Optional
 
 import keras
 import tensorflow as tf
 
+from logit_gan import files
 from logit_gan import noise
 from logit_gan.data import pipeline
 
@@ -53,22 +54,27 @@ METADATA_FILE = "assets.extra/logit_gan.json"
 SEED_STREAM = 0x10617  # Second word of every seeded signature's RNG seed.
 
 
-def versions(export_dir: str) -> list[tuple[int, pathlib.Path]]:
+def versions(export_dir: str) -> list[tuple[int, str]]:
   """The numbered version folders in export_dir, lowest first (a staging
-  folder, `.N.incomplete`, is not one)."""
-  return sorted((int(p.name), p) for p in pathlib.Path(export_dir).glob("*")
-                if p.is_dir() and re.fullmatch(r"\d+", p.name))
+  folder, `.N.incomplete`, is not one). Local or gs:// (files.py)."""
+  if not tf.io.gfile.isdir(export_dir):
+    return []
+  names = [name.rstrip("/") for name in tf.io.gfile.listdir(export_dir)]
+  return sorted((int(name), os.path.join(export_dir, name)) for name in names
+                if re.fullmatch(r"\d+", name)
+                and tf.io.gfile.isdir(os.path.join(export_dir, name)))
 
 
-def next_version_dir(export_dir: str) -> pathlib.Path:
+def next_version_dir(export_dir: str) -> str:
   """export_dir/N for the next free version N (1 for a new directory);
   existing versions are never touched."""
-  export_dir = pathlib.Path(export_dir)
-  if export_dir.exists() and not export_dir.is_dir():
+  export_dir = str(export_dir)
+  if (tf.io.gfile.exists(export_dir)
+      and not tf.io.gfile.isdir(export_dir)):
     raise NotADirectoryError(f"--export_dir {export_dir} is a file; give a "
                              "directory (versions go in numbered folders).")
   latest = max((number for number, _ in versions(export_dir)), default=0)
-  return export_dir / str(latest + 1)
+  return os.path.join(export_dir, str(latest + 1))
 
 
 def seeded_noise(seeds: tf.Tensor, z_dim: int) -> tf.Tensor:
@@ -160,7 +166,7 @@ def describe(metadata: dict[str, Any]) -> dict[str, Any]:
 
 
 def export(generator, export_dir: str, *, metadata: dict[str, Any],
-           classifier: Optional[Any] = None) -> pathlib.Path:
+           classifier: Optional[Any] = None) -> str:
   """Writes generator (and classifier) as the next version in export_dir.
 
   generator: a built Generator whose inference statistics are ready (the
@@ -193,14 +199,14 @@ def export(generator, export_dir: str, *, metadata: dict[str, Any],
                for name, value in info.items()}
   archive.add_endpoint("describe", lambda: dict(constants), [])
   version_dir = next_version_dir(export_dir)
-  staging = version_dir.with_name(f".{version_dir.name}.incomplete")
-  if staging.exists():
-    tf.io.gfile.rmtree(str(staging))
-  archive.write_out(str(staging), verbose=False)
-  extra = staging / METADATA_FILE
-  extra.parent.mkdir(parents=True, exist_ok=True)
-  extra.write_text(json.dumps({k: v for k, v in info.items()
+  parent, version = os.path.split(version_dir)
+  staging = os.path.join(parent, f".{version}.incomplete")
+  if tf.io.gfile.exists(staging):
+    tf.io.gfile.rmtree(staging)
+  archive.write_out(staging, verbose=False)
+  files.write_text(os.path.join(staging, METADATA_FILE),
+                   json.dumps({k: v for k, v in info.items()
                                if k != "signatures"}, indent=2))
   # Renamed when complete: TF Serving never sees a half-written version.
-  staging.rename(version_dir)
+  tf.io.gfile.rename(staging, version_dir)
   return version_dir

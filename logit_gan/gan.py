@@ -4,7 +4,10 @@ One global step (compare_gan's ModularGAN, the paper's schedule):
   1. `disc_iters` discriminator updates, each on a fresh batch of real
      images x with their logits z = Φ(x) and fresh noise ε:
      D learns to tell (x, z) from (G(z, ε), z);
-  2. one generator update on the logits of the last of those batches;
+  2. one generator update on the logits of one more batch, which D has not
+     seen (compare_gan's TPU step, which the paper ran, splits its input
+     into disc_iters + 1 such batches; `fresh_generator_batch = False`
+     reuses the last D batch's);
   3. the EMA generator moves towards G (a copy of it before
      `ema_start_step`).
 
@@ -14,14 +17,16 @@ gradients Keras' optimizers sum across replicas are those of the global
 mean. Noise is drawn statelessly from (seed, purpose, step, replica, ...):
 a resumed run repeats the uninterrupted one exactly.
 
-Inputs arrive as a dict per step: "images" [k*B, R, R, 3] in [-1, 1], and
-"logits" [k*B, n_c] when they were cached; otherwise the frozen classifier
+Inputs arrive as a dict per step: "images" [m*B, R, R, 3] in [-1, 1], and
+"logits" [m*B, n_c] when they were cached, m = `batches_per_step` (k + 1,
+or k without a fresh generator batch); otherwise the frozen classifier
 computes them inside the step.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Callable, Optional
 
 import gin
@@ -91,6 +96,9 @@ class LogitGAN(tf.Module):
     classifier: the frozen classifier Φ, images -> logits; used when a batch
       carries no cached logits. None: batches must carry logits.
     disc_iters: D updates per G update [options.disc_iters].
+    fresh_generator_batch: G's update takes the logits of one more batch,
+      unseen by D, as compare_gan's TPU step (the paper's); False: those of
+      the last D batch, one batch fewer per step.
     g_lr, d_lr: Adam learning rates [ModularGAN.g_lr, ModularGAN.d_lr].
     beta1, beta2: Adam's betas [AdamOptimizer.beta1, beta2].
     penalty_weight: weight of `penalty.fn` [options.lamba].
@@ -108,7 +116,8 @@ class LogitGAN(tf.Module):
   """
 
   def __init__(self, num_classes: int, classifier: Optional[Callable] = None,
-               *, disc_iters: int = 2, g_lr: float = 1e-4,
+               *, disc_iters: int = 2, fresh_generator_batch: bool = True,
+               g_lr: float = 1e-4,
                d_lr: float = 5e-4, beta1: float = 0.0, beta2: float = 0.999,
                penalty_weight: float = 1.0, mismatch_weight: float = 0.0,
                use_ema: bool = True,
@@ -124,6 +133,7 @@ class LogitGAN(tf.Module):
     self.classifier = classifier
     self.g_lr, self.d_lr = g_lr, d_lr
     self.disc_iters = disc_iters
+    self.fresh_generator_batch = fresh_generator_batch
     self.penalty_weight = penalty_weight
     self.mismatch_weight = mismatch_weight
     self.use_ema = use_ema
@@ -160,6 +170,11 @@ class LogitGAN(tf.Module):
   def inference_generator(self) -> Generator:
     """The generator to evaluate and export: the EMA one when kept."""
     return self.ema_generator if self.use_ema else self.generator
+
+  @property
+  def batches_per_step(self) -> int:
+    """Batches a global step takes: one per D update (and one for G's)."""
+    return self.disc_iters + int(self.fresh_generator_batch)
 
   @property
   def resolution(self) -> int:
@@ -242,19 +257,20 @@ class LogitGAN(tf.Module):
   def _replica_step(self, batch: dict):
     """k D updates and one G update on this replica's share.
 
-    Sub-step i takes rows i, i + k, i + 2k, ... of the replica's rows, so
-    that the global batch of each sub-step is the same set of examples
-    however many replicas share it."""
+    Sub-batch i takes rows i, i + m, i + 2m, ... of the replica's rows
+    (m = batches_per_step), so that the global batch of each sub-step is
+    the same set of examples however many replicas share it; D trains on
+    sub-batches 0..k-1 and G on the logits of the last, m - 1."""
     context = tf.distribute.get_replica_context()
     replica = context.replica_id_in_sync_group
     scale = 1.0 / context.num_replicas_in_sync
     step = self.step.read_value()
     images = tf.cast(batch["images"], tf.float32)
     logits = self.logits_of(batch)
-    per_substep = tf.shape(logits)[0] // self.disc_iters
+    per_substep = tf.shape(logits)[0] // self.batches_per_step
     images = tf.reshape(images, tf.concat(
-        [[per_substep, self.disc_iters], tf.shape(images)[1:]], 0))
-    logits = tf.reshape(logits, [per_substep, self.disc_iters,
+        [[per_substep, self.batches_per_step], tf.shape(images)[1:]], 0))
+    logits = tf.reshape(logits, [per_substep, self.batches_per_step,
                                  self.num_classes])
     metrics = {}
     for i in range(self.disc_iters):
@@ -314,6 +330,37 @@ class LogitGAN(tf.Module):
            for name, network in networks.items()},
         g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
         gan_step=self.step, d_updates=self.d_updates, **extra)
+
+  def weights_are_finite(self) -> tf.Tensor:
+    """Whether every float weight of G, D and the EMA G is finite. A step's
+    losses are computed before its updates, so finite losses can hide
+    weights an update made NaN; those must not be saved as good."""
+    networks = [self.generator, self.discriminator]
+    if self.use_ema:
+      networks.append(self.ema_generator)
+    return tf.reduce_all([
+        tf.reduce_all(tf.math.is_finite(weight.value))
+        for network in networks for weight in network.weights
+        if tf.as_dtype(weight.dtype).is_floating])
+
+  def use_configured_learning_rates(self) -> dict[str, tuple[float, float]]:
+    """Sets both optimizers' learning rates to GAN.g_lr / GAN.d_lr.
+
+    Keras keeps an optimizer's learning rate in a variable, so restoring a
+    checkpoint brings back the rate it was saved with; a resumed run would
+    otherwise ignore a changed rate (the usual remedy after a divergence).
+    Returns {binding: (restored rate, configured rate)} for those changed.
+    """
+    changed = {}
+    for binding, optimizer, rate in (("GAN.g_lr", self.g_optimizer,
+                                      self.g_lr),
+                                     ("GAN.d_lr", self.d_optimizer,
+                                      self.d_lr)):
+      restored = float(optimizer.learning_rate.numpy())
+      if not math.isclose(restored, rate, rel_tol=1e-6):
+        changed[binding] = (restored, rate)
+      optimizer.learning_rate.assign(rate)
+    return changed
 
   # Inference.
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import pathlib
+import os
 from typing import Optional, Sequence
 
 from absl import logging
@@ -20,6 +20,7 @@ import keras
 import tensorflow as tf
 
 from logit_gan import config
+from logit_gan import files
 from logit_gan import gan as gan_lib
 from logit_gan import trainer
 from logit_gan.classifiers import zoo
@@ -47,7 +48,7 @@ def _train_setting(name: str):
     return inspect.signature(trainer.train).parameters[name].default
 
 
-def _checkpoint_path(model_dir: pathlib.Path,
+def _checkpoint_path(model_dir: str,
                      checkpoint: Optional[str]) -> str:
   if checkpoint:
     if not tf.io.gfile.exists(f"{checkpoint}.index"):
@@ -56,7 +57,7 @@ def _checkpoint_path(model_dir: pathlib.Path,
           f"name one of {model_dir}/ckpt-N, or leave the checkpoint out for "
           "the latest.")
     return checkpoint
-  latest = tf.train.latest_checkpoint(str(model_dir))
+  latest = tf.train.latest_checkpoint(model_dir)
   if latest is None:
     raise FileNotFoundError(
         f"{model_dir} holds no checkpoint. Train first: bin/train "
@@ -69,15 +70,15 @@ def load(model_dir: str, *, checkpoint: Optional[str] = None,
   """Restores the run in `model_dir` (its latest checkpoint, or
   `checkpoint`); `gin_bindings` override its config (e.g. a classifier path
   that moved). Replaces the process's gin config with the run's."""
-  model_dir = pathlib.Path(model_dir)
-  config_file = model_dir / CONFIG_FILE
-  if not config_file.is_file():
+  model_dir = str(model_dir)  # Local or gs://: see files.py.
+  config_file = os.path.join(model_dir, CONFIG_FILE)
+  if not tf.io.gfile.exists(config_file):
     raise FileNotFoundError(
         f"{config_file} is missing: {model_dir} is not a bin/train model_dir "
         "(bin/train writes its config there when training starts).")
   path = _checkpoint_path(model_dir, checkpoint)
   gin.clear_config()
-  config.parse([str(config_file)], gin_bindings)
+  config.parse([config_file], gin_bindings)
   seed = _train_setting("seed")
   keras.utils.set_random_seed(seed)  # As the trainer: same random classifier.
   classifier = zoo.build_classifier()
@@ -99,7 +100,7 @@ def load(model_dir: str, *, checkpoint: Optional[str] = None,
   model.fill_standing_statistics(standing_logits)
   logging.info("Restored %s (step %d) with standing statistics.", path, step)
   return Trained(model, classifier, step, path,
-                 gin_config.numpy().decode() or config_file.read_text(),
+                 gin_config.numpy().decode() or files.read_text(config_file),
                  _class_names(classifier.num_classes, model.resolution))
 
 

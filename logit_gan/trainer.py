@@ -7,10 +7,11 @@ tf.distribute strategy:
      (gin `dataset.*`, or a logit cache) are made first, so a missing
      dataset, weights file or cache fails before anything is built;
   2. `gan.LogitGAN` is built in the strategy's scope and restored from the
-     latest checkpoint in `model_dir` when there is one;
+     latest checkpoint in `model_dir` when there is one (then trained at
+     the learning rates configured now);
   3. `iterations_per_loop` steps run inside one tf.function call; after
-     each call the losses are checked (a NaN stops the run and keeps the
-     last good checkpoint), summarised and shown;
+     each call the losses and weights are checked (a NaN stops the run and
+     keeps the last good checkpoint), summarised and shown;
   4. every `save_checkpoints_steps` a checkpoint is written; every
      `eval_every_steps` the EMA generator (standing statistics refilled)
      reconstructs a fixed set of test images and the classifier's class
@@ -18,14 +19,14 @@ tf.distribute strategy:
 
 `model_dir` receives checkpoints (G, D, EMA G, both optimizers, the step
 and the gin config), `operative_config.gin`, TensorBoard event files,
-`reconstructions.png` and `metrics.json` (the evaluation history).
+`reconstructions.png` and `metrics.json` (the evaluation history); it may
+be local or a gs:// bucket (files.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import pathlib
 import time
 from typing import Optional
 
@@ -36,6 +37,7 @@ import numpy as np
 import tensorflow as tf
 
 from logit_gan import evaluation
+from logit_gan import files
 from logit_gan import gan as gan_lib
 from logit_gan import progress as progress_lib
 from logit_gan.classifiers import zoo
@@ -148,11 +150,11 @@ def _check_training_data(classifier, resolution: int,
       dataset=logit_cache.DatasetId(dataset_name(), "train", resolution))
 
 
-def _training_input(strategy, *, batch_size, disc_iters, resolution, seed,
-                    cache_dir, classifier_name):
+def _training_input(strategy, *, batch_size, batches_per_step, resolution,
+                    seed, cache_dir, classifier_name):
   """A distributed dataset of {"images", ["logits"]}: each replica gets
-  `disc_iters` times its share of the global batch per step."""
-  per_step = batch_size * disc_iters
+  `batches_per_step` times its share of the global batch per step."""
+  per_step = batch_size * batches_per_step
 
   def dataset_fn(context):
     if cache_dir:  # Checked by _check_training_data.
@@ -209,13 +211,13 @@ def _is_chief(strategy) -> bool:
               and "chief" not in resolver.cluster_spec().as_dict()))
 
 
-def _checkpoint_dir(model_dir: pathlib.Path, strategy) -> pathlib.Path:
+def _checkpoint_dir(model_dir: str, strategy) -> str:
   """The chief writes into model_dir; other workers (which must save too,
   in multi-worker training) into a scratch folder."""
   if _is_chief(strategy):
     return model_dir
   task = strategy.cluster_resolver.task_id
-  return model_dir / f".worker{task}_scratch"
+  return os.path.join(model_dir, f".worker{task}_scratch")
 
 
 def _restore(checkpoint, model_dir) -> tuple[int, Optional[str]]:
@@ -223,7 +225,7 @@ def _restore(checkpoint, model_dir) -> tuple[int, Optional[str]]:
   path (0 and None without one). Every worker reads the chief's: a
   worker's scratch copies are deleted when a run ends, and all workers
   must resume from the same step."""
-  latest = tf.train.latest_checkpoint(str(model_dir))
+  latest = tf.train.latest_checkpoint(model_dir)
   if latest is None:
     logging.info("No checkpoint in %s; starting from step 0.", model_dir)
     return 0, None
@@ -278,8 +280,8 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
       data order.
   """
   strategy = strategy or tf.distribute.get_strategy()
-  model_dir = pathlib.Path(model_dir)
-  model_dir.mkdir(parents=True, exist_ok=True)
+  model_dir = str(model_dir)  # Local or gs://: see files.py.
+  tf.io.gfile.makedirs(model_dir)
   replicas = strategy.num_replicas_in_sync
   if batch_size % replicas:
     raise ValueError(f"train.batch_size = {batch_size} does not split over "
@@ -298,9 +300,9 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
     model = gan_lib.LogitGAN(classifier.num_classes,
                              None if logit_cache_dir else classifier,
                              seed=seed)
-  disc_iters = model.disc_iters
   iterator = iter(_training_input(
-      strategy, batch_size=batch_size, disc_iters=disc_iters,
+      strategy, batch_size=batch_size,
+      batches_per_step=model.batches_per_step,
       resolution=resolution, seed=seed, cache_dir=logit_cache_dir,
       classifier_name=classifier.name))
   config_text = gin.config_str()
@@ -308,7 +310,7 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
       gin_config=tf.Variable(config_text, trainable=False),
       **({"input_pipeline": iterator} if checkpoint_input_pipeline else {}))
   manager = tf.train.CheckpointManager(
-      checkpoint, str(_checkpoint_dir(model_dir, strategy)),
+      checkpoint, _checkpoint_dir(model_dir, strategy),
       max_to_keep=keep_checkpoint_max, step_counter=model.step,
       checkpoint_interval=None)
   start, resumed_from = _restore(checkpoint, model_dir)
@@ -317,9 +319,16 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
   elif start:
     logging.info("Resuming from %s at step %d.", resumed_from, start)
     print(f"Resuming from {resumed_from} at step {start}.")
+  changed = model.use_configured_learning_rates()
+  for binding, (restored, rate) in changed.items():
+    message = (f"{binding} = {rate:g}; the checkpoint had trained at "
+               f"{restored:g}. Continuing at {rate:g}.")
+    logging.info(message)
+    print(message)
   chief = _is_chief(strategy)
   if chief:
-    (model_dir / "operative_config.gin").write_text(config_text)
+    files.write_text(os.path.join(model_dir, "operative_config.gin"),
+                     config_text)
   writer = (tf.summary.create_file_writer(str(model_dir)) if chief
             else tf.summary.create_noop_writer())
 
@@ -328,7 +337,7 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
     metrics = {name: tf.constant(0.0) for name in gan_lib.METRICS}
     for _ in tf.range(steps):
       metrics = model.train_step(next(iterator), strategy)
-    return metrics
+    return metrics, model.weights_are_finite()
 
   standing_logits = []  # Computed at the first evaluation, then reused.
 
@@ -343,7 +352,9 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
                      grid_examples=grid_examples, grid_samples=grid_samples,
                      write_files=chief)
 
-  history = _read_history(model_dir)
+  # Evaluations after the restored checkpoint are about to be redone.
+  history = [entry for entry in _read_history(model_dir)
+             if entry["step"] <= start]
   bar = progress_lib.Progress(training_steps, start)
   step = start
   began = time.time()
@@ -356,10 +367,12 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
                   _next_multiple(step, summary_every_steps)]
     steps = min(boundaries) - step
     loop_start = time.time()
-    result = run_steps(tf.constant(steps))
+    result, weights_finite = run_steps(tf.constant(steps))
     metrics = {name: float(value) for name, value in result.items()}
     seconds = time.time() - loop_start
     bad = [name for name, value in metrics.items() if not np.isfinite(value)]
+    if not bool(weights_finite):  # A last update can break finite losses.
+      bad.append("the network weights")
     if bad:
       raise FloatingPointError(
           f"Training diverged: {', '.join(bad)} became non-finite in steps "
@@ -382,8 +395,8 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
       tf.summary.scalar("optimizer/g_lr", model.g_lr)
       tf.summary.scalar("optimizer/d_lr", model.d_lr)
       tf.summary.scalar("speed/steps_per_sec", steps / seconds)
-      tf.summary.scalar("speed/images_per_sec",
-                        steps * batch_size * disc_iters / seconds)
+      tf.summary.scalar("speed/images_per_sec",  # Real images D judged.
+                        steps * batch_size * model.disc_iters / seconds)
     shown = {k: metrics[k] for k in ("d_loss", "g_loss", "d_real", "d_fake")}
     if step % save_checkpoints_steps == 0 or step == training_steps:
       manager.save(checkpoint_number=step)
@@ -395,8 +408,8 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
       logging.info("Step %d: class agreement %.4f (%d test images).", step,
                    result["class_agreement"], eval_examples)
       if chief:
-        (model_dir / "metrics.json").write_text(json.dumps(history,
-                                                           indent=2))
+        files.write_text(os.path.join(model_dir, "metrics.json"),
+                         json.dumps(history, indent=2))
     bar.update(step, shown, force=step % eval_every_steps == 0)
   writer.flush()
   final = history[-1] if history else {}
@@ -406,7 +419,7 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
              f"{final.get('class_agreement', float('nan')):.4f} "
              f"({eval_examples} test images); checkpoints and summaries in "
              f"{model_dir}; originals beside reconstructions in "
-             f"{model_dir / 'reconstructions.png'}.")
+             f"{os.path.join(model_dir, 'reconstructions.png')}.")
   _cleanup_scratch(model_dir, strategy)
   return {**metrics, **final, "step": step}
 
@@ -420,13 +433,14 @@ def _latest_step(manager) -> int:
   return int(latest.rsplit("-", 1)[-1]) if latest else 0
 
 
-def _read_history(model_dir: pathlib.Path) -> list:
-  path = model_dir / "metrics.json"
-  return json.loads(path.read_text()) if path.exists() else []
+def _read_history(model_dir: str) -> list:
+  path = os.path.join(model_dir, "metrics.json")
+  return (json.loads(files.read_text(path)) if tf.io.gfile.exists(path)
+          else [])
 
 
 def _cleanup_scratch(model_dir, strategy) -> None:
-  scratch = str(_checkpoint_dir(model_dir, strategy))
+  scratch = _checkpoint_dir(model_dir, strategy)
   # A run resumed at its last step saves nothing, so may have no scratch.
   if not _is_chief(strategy) and tf.io.gfile.exists(scratch):
     tf.io.gfile.rmtree(scratch)
@@ -450,5 +464,6 @@ def _evaluate(model, classifier, images, logits, step, model_dir, writer, *,
     tf.summary.scalar("eval/class_agreement", agreement)
     tf.summary.image("eval/originals_and_reconstructions", grid[None])
   if write_files:
-    evaluation.write_png(grid, str(model_dir / "reconstructions.png"))
+    evaluation.write_png(grid,
+                         os.path.join(model_dir, "reconstructions.png"))
   return {"step": step, "class_agreement": agreement}

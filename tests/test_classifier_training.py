@@ -3,27 +3,39 @@
 import json
 
 import gin
+import keras
+import numpy as np
 import pytest
+import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from logit_gan.classifiers import training
 from logit_gan.classifiers import zoo
 
 
+MOCK_EXAMPLES = 40  # Per split, under tfds.testing.mock_data.
+
+
+def _train(output_dir, data_dir, *, attack=None, steps=3, eval_examples=13):
+  """A tiny run on mock CIFAR-100 (eval batches of 250 hold whole splits)."""
+  with tfds.testing.mock_data(num_examples=MOCK_EXAMPLES):
+    return training.train(
+        output_dir, dataset_name="cifar100", resolution=32,
+        data_dir=data_dir, num_classes=100, steps=steps,
+        batch_size=8, adversarial_training=attack,
+        clean_warmup_steps=1, epsilon_ramp_steps=2,
+        eval_attack=training.Attack(epsilon=0.1, step_size=0.05, steps=2),
+        eval_examples=eval_examples)
+
+
 @pytest.mark.parametrize("method", ["none", "pgd", "fgsm"])
 def test_train_writes_classifier_metrics_and_config(tmp_path, method):
   attack = None if method == "none" else training.Attack(
       method=method, epsilon=0.1, step_size=0.05, steps=2)
-  with tfds.testing.mock_data(num_examples=40):
-    metrics = training.train(
-        str(tmp_path), dataset_name="cifar100", resolution=32,
-        data_dir=str(tmp_path / "data"), num_classes=100, steps=3,
-        batch_size=8, adversarial_training=attack,
-        clean_warmup_steps=1, epsilon_ramp_steps=2,
-        eval_attack=training.Attack(epsilon=0.1, step_size=0.05, steps=2),
-        eval_examples=16)
+  metrics = _train(str(tmp_path), str(tmp_path / "data"), attack=attack)
   saved = json.loads((tmp_path / "metrics.json").read_text())
   assert saved == metrics
+  assert metrics["eval_examples"] == 13  # Not a multiple of the batch.
   assert 0.0 <= metrics["attacked_accuracy"] <= 1.0
   assert 0.0 <= metrics["clean_accuracy"] <= 1.0
   assert (metrics["adversarial_training"] or {}).get("method",
@@ -54,8 +66,6 @@ def test_attack_strength_is_zero_in_warmup_then_ramps_linearly():
 
 
 def test_attack_strength_scales_the_budget():
-  import numpy as np
-  import tensorflow as tf
   model = zoo.small_resnet(10, resolution=32, width=4)
   images = tf.random.stateless_uniform([4, 32, 32, 3], [1, 2], -0.5, 0.5)
   labels = tf.constant([0, 1, 2, 3])
@@ -65,3 +75,54 @@ def test_attack_strength_scales_the_budget():
   full = attack(model_fn, images, labels, tf.constant([0, 1]))
   assert np.max(np.abs(half - images)) <= 0.1 + 1e-6
   assert np.max(np.abs(full - images)) > 0.1 + 1e-3
+
+
+def test_train_writes_to_a_remote_output_dir(tmp_path, monkeypatch):
+  # TF's in-memory filesystem stands in for gs://; pathlib made 'ram:/...'
+  # of such paths, a local directory (here under tmp_path).
+  monkeypatch.chdir(tmp_path)
+  output_dir = f"ram://cls_test/{tmp_path.name}/out"
+  metrics = _train(output_dir, str(tmp_path / "data"), steps=1,
+                   eval_examples=1000)
+  with tf.io.gfile.GFile(f"{output_dir}/metrics.json") as file:
+    assert json.load(file) == metrics
+  # The split is smaller than asked for: the count says what was used.
+  assert metrics["eval_examples"] == MOCK_EXAMPLES
+  assert tf.io.gfile.exists(f"{output_dir}/operative.gin")
+  assert zoo.load(f"{output_dir}/classifier.keras").num_classes == 100
+
+
+def test_classifier_is_saved_before_the_evaluations(tmp_path, monkeypatch):
+  def failing_evaluate(*args, **kwargs):
+    raise RuntimeError("evaluation failed")
+
+  monkeypatch.setattr(training, "evaluate", failing_evaluate)
+  with pytest.raises(RuntimeError, match="evaluation failed"):
+    _train(str(tmp_path), str(tmp_path / "data"), steps=1)
+  assert zoo.load(str(tmp_path / "classifier.keras")).num_classes == 100
+
+
+class _ZeroAttack(training.Attack):
+  """An attack whose images are known: all zeros."""
+
+  def __call__(self, model_fn, images, labels, seed, strength=1.0):
+    return tf.zeros_like(images)
+
+
+def test_train_step_trains_on_attacked_images_after_the_warmup():
+  model = zoo.small_resnet(4, resolution=8, width=4)
+  step = training._train_step_fn(model, keras.optimizers.SGD(0.1),
+                                 _ZeroAttack())
+  images = tf.random.stateless_uniform([6, 8, 8, 3], [3, 4], -1.0, 1.0)
+  labels = tf.constant([0, 1, 2, 3, 0, 1])
+  loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+  def loss_on(batch):  # Before the step updates the weights.
+    return float(loss_fn(labels, model(batch, training=True)))
+
+  for strength in (0.0, 1.0, 0.5):  # Clean warm-up, full attack, the ramp.
+    clean, attacked = loss_on(images), loss_on(tf.zeros_like(images))
+    assert abs(clean - attacked) > 1e-3  # Else the test could not tell.
+    loss, _ = step(images, labels, tf.constant([0, 1]), tf.constant(strength))
+    np.testing.assert_allclose(float(loss), attacked if strength else clean,
+                               rtol=1e-5)

@@ -3,6 +3,8 @@ and load, the gin factory) and the adversarial attacks."""
 
 import functools
 import pathlib
+import sys
+import types
 
 import gin
 import keras
@@ -234,6 +236,37 @@ def test_saved_model_missing_directory(tmp_path):
     zoo.saved_model(str(tmp_path), input_size=8)
 
 
+def test_saved_model_from_a_remote_path_and_a_hub_handle(tmp_path,
+                                                         monkeypatch):
+  # TF's in-memory filesystem stands in for gs://: such paths must reach
+  # tf.io.gfile whole (pathlib made 'ram:/...' of them) and not TF-Hub.
+  monkeypatch.chdir(tmp_path)  # Where a mangled path would land.
+  remote = f"ram://cls_test/{tmp_path.name}"
+  model = _tiny_model()
+  tf.saved_model.save(_Exported(model), f"{remote}/module")
+  resolved = []
+
+  def resolve(handle):
+    resolved.append(handle)
+    return f"{remote}/module"
+
+  monkeypatch.setitem(sys.modules, "tensorflow_hub",
+                      types.SimpleNamespace(resolve=resolve))
+  images = _images([2, 8, 8, 3])
+  expected = model(images, training=False)
+  classifier = zoo.saved_model(f"{remote}/module", input_size=8)
+  assert classifier.name == "module" and not resolved
+  np.testing.assert_allclose(classifier(images), expected, atol=1e-5)
+
+  handle = "https://tfhub.dev/owner/classifier/1"
+  from_hub = zoo.saved_model(handle, input_size=8)
+  assert resolved == [handle]
+  np.testing.assert_allclose(from_hub(images), expected, atol=1e-5)
+  with pytest.raises(FileNotFoundError,
+                     match=f"No SavedModel directory at {remote}/nowhere"):
+    zoo.saved_model(f"{remote}/nowhere", input_size=8)
+
+
 # The small ResNet, save and load, gin.
 
 
@@ -277,6 +310,22 @@ def test_save_and_load(tmp_path):
   corrupt.write_bytes(b"not a zip archive")
   with pytest.raises(ValueError, match="not a readable Keras model"):
     zoo.load(str(corrupt))
+
+
+@_KERAS_SAVING_WARNING
+def test_save_and_load_a_remote_path(tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)  # Where a mangled path would land.
+  remote = f"ram://cls_test/{tmp_path.name}"
+  model = zoo.small_resnet(4, resolution=16, width=8)
+  images = _images([2, 16, 16, 3])
+  zoo.save(model, f"{remote}/run/classifier.keras")
+  assert tf.io.gfile.exists(f"{remote}/run/classifier.keras")
+  classifier = zoo.load(f"{remote}/run/classifier.keras")
+  np.testing.assert_allclose(classifier(images),
+                             model(images, training=False), atol=1e-5)
+  with pytest.raises(FileNotFoundError,
+                     match=f"No classifier file at {remote}/missing.keras"):
+    zoo.load(f"{remote}/missing.keras")
 
 
 def test_build_classifier_from_gin(tmp_path):
@@ -364,3 +413,18 @@ def test_adversarial_accuracy():
   attack = functools.partial(adversarial.pgd_attack, epsilon=0.5,
                              step_size=0.1, steps=10, seed=0)
   assert adversarial.adversarial_accuracy(classifier, dataset, attack) < 1.0
+
+
+def test_accuracy_counts_exactly_max_examples():
+  classifier = zoo.Classifier.from_keras(_tiny_model())
+  images = _images([16, 8, 8, 3])
+  predicted = tf.argmax(classifier(images), -1, output_type=tf.int32)
+  # The first 12 labels are the predictions, the last 4 are not.
+  labels = tf.concat([predicted[:12], (predicted[12:] + 1) % 5], 0)
+  dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(8)
+  assert adversarial.adversarial_accuracy(classifier, dataset,
+                                          max_examples=12) == 1.0
+  assert adversarial.accuracy_and_count(classifier, dataset,
+                                        max_examples=12) == (1.0, 12)
+  assert adversarial.accuracy_and_count(classifier, dataset,
+                                        max_examples=100) == (0.75, 16)

@@ -79,11 +79,11 @@ def exported(run_dir, tmp_path_factory):
   """(trained run, version dir, in-process reference outputs)."""
   run = trained.load(str(run_dir))
   export_dir = tmp_path_factory.mktemp("exports") / "tiny"
-  version = export.export(run.model.inference_generator, str(export_dir),
-                          metadata={"classifier": run.classifier.name,
-                                    "training_step": run.step,
-                                    "gin_config": run.gin_config},
-                          classifier=run.classifier)
+  version = pathlib.Path(export.export(
+      run.model.inference_generator, str(export_dir),
+      metadata={"classifier": run.classifier.name, "training_step": run.step,
+                "gin_config": run.gin_config},
+      classifier=run.classifier))
   rng = np.random.default_rng(0)
   logits = rng.normal(0, 3, [BATCH, NUM_CLASSES]).astype(np.float32)
   noise = rng.normal(size=[BATCH, run.model.z_dim]).astype(np.float32)
@@ -225,9 +225,10 @@ def test_image_of_the_wrong_size_is_refused_not_resized(exported):
 def test_exporting_again_makes_version_2_and_keeps_1(exported):
   run, version, _ = exported
   files = {p: p.read_bytes() for p in version.rglob("*") if p.is_file()}
-  second = export.export(run.model.inference_generator, str(version.parent),
-                         metadata={"classifier": "none", "training_step": 2,
-                                   "gin_config": ""})
+  second = pathlib.Path(export.export(
+      run.model.inference_generator, str(version.parent),
+      metadata={"classifier": "none", "training_step": 2,
+                "gin_config": ""}))
   assert second.name == "2"
   assert {p: p.read_bytes() for p in version.rglob("*")
           if p.is_file()} == files

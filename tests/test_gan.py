@@ -28,9 +28,10 @@ def build_gan(*bindings, classifier=None, **options):
 
 
 def make_batch(disc_iters, seed=0, logits=True, resolution=32):
-  """A step's batch: disc_iters * B images in [-1, 1] (and their logits)."""
+  """A step's batch: (disc_iters + 1) * B images in [-1, 1] (and their
+  logits): one sub-batch per D update and one for G's."""
   rng = np.random.default_rng(seed)
-  n = disc_iters * B
+  n = (disc_iters + 1) * B
   batch = {"images": tf.constant(
       rng.uniform(-1, 1, (n, resolution, resolution, 3)), tf.float32)}
   if logits:
@@ -119,6 +120,59 @@ def test_two_steps_update_g_and_d_and_count(disc_iters):
     unchanged = [v.path for v, b in zip(variables, before)
                  if np.array_equal(v.numpy(), b)]
     assert not unchanged, f"{name} weights not updated: {unchanged}"
+
+
+def test_g_trains_on_logits_d_does_not_see():
+  """D takes sub-batches 0..k-1 of a step and G the logits of sub-batch k
+  (rows k, 2k + 1, ...), as compare_gan's TPU step: other logits there
+  change G's update and not D's; other images there change nothing."""
+  disc_iters = 2
+  batch = make_batch(disc_iters, seed=7)
+  g_rows = np.arange(B) * (disc_iters + 1) + disc_iters
+
+  def after_one_step(batch):
+    model = build_gan(disc_iters=disc_iters)
+    model.train_step(batch)
+    return (values(model.generator.trainable_variables),
+            values(model.discriminator.trainable_variables))
+
+  def with_rows_changed(key, change):
+    array = batch[key].numpy().copy()
+    array[g_rows] = change(array[g_rows])
+    return {**batch, key: tf.constant(array)}
+
+  g, d = after_one_step(batch)
+  g_logits, d_logits = after_one_step(
+      with_rows_changed("logits", lambda z: z[::-1] + 3.0))
+  g_images, d_images = after_one_step(
+      with_rows_changed("images", lambda x: -x))
+  for ours, theirs in [(d, d_logits), (d, d_images), (g, g_images)]:
+    for a, b in zip(ours, theirs):
+      np.testing.assert_array_equal(a, b)
+  assert any(not np.array_equal(a, b) for a, b in zip(g, g_logits))
+
+
+def test_without_a_fresh_generator_batch_g_takes_the_last_d_batch():
+  """GAN.fresh_generator_batch = False: k batches per step, and G's logits
+  are those of D's last batch, so other logits there change both
+  updates."""
+  disc_iters = 2
+  batch = make_batch(disc_iters - 1, seed=7)  # k * B rows.
+  last = np.arange(B) * disc_iters + disc_iters - 1
+
+  def after_one_step(batch):
+    model = build_gan(disc_iters=disc_iters, fresh_generator_batch=False)
+    assert model.batches_per_step == disc_iters
+    model.train_step(batch)
+    return (values(model.generator.trainable_variables),
+            values(model.discriminator.trainable_variables))
+
+  g, d = after_one_step(batch)
+  logits = batch["logits"].numpy().copy()
+  logits[last] = logits[last][::-1] + 3.0
+  g_other, d_other = after_one_step({**batch, "logits": tf.constant(logits)})
+  for ours, theirs in [(g, g_other), (d, d_other)]:
+    assert any(not np.array_equal(a, b) for a, b in zip(ours, theirs))
 
 
 def test_ema_is_a_copy_of_g_before_ema_start_step():
@@ -220,7 +274,8 @@ def test_mismatch_term_scores_real_images_with_rolled_logits():
   batch = make_batch(1, seed=3)
   no_sn = "Discriminator.spectral_norm = False"
   model = build_gan(no_sn, disc_iters=1, mismatch_weight=0.5)
-  images, logits = batch["images"], batch["logits"]
+  # D's sub-batch: rows 0, 2, 4, ... (G takes the odd ones).
+  images, logits = batch["images"][::2], batch["logits"][::2]
   rolled = tf.roll(logits, 1, axis=0)
   d_real = model.discriminator(images, logits, training=False).numpy()
   d_mismatch = model.discriminator(images, rolled, training=False).numpy()
@@ -261,7 +316,7 @@ def test_mixed_precision_computes_the_float32_function(policy, compute,
   average and 32 at most (measured: 1.2-1.3 and 11-17.5 units); D's scores
   within `tolerance` of their largest."""
   batch = make_batch(1, seed=5)
-  images, logits = batch["images"], batch["logits"]
+  images, logits = batch["images"][:B], batch["logits"][:B]
   mixed = build_gan(disc_iters=1, mixed_precision=policy)
   plain = build_gan(disc_iters=1)
   assert keras.config.dtype_policy().name == "float32"  # Restored.
@@ -364,6 +419,22 @@ def test_mirrored_strategy_matches_one_device():
     moved = np.abs(a - flat(initial[name]))
     assert np.mean(np.abs(a - b) > lr / 10) < 0.01, name
     assert np.mean(moved > lr / 2) > 0.25, name
+  # Adam with beta1 = 0 keeps the last gradient as its momentum. The
+  # weights hardly show a gradient's scale (an update is ~lr * sign), so
+  # this is where gradients summed over replicas must equal the global
+  # batch's, not a multiple of them: within 2% of each variable's largest
+  # (the step-1 weights already differ by float reordering).
+  for name, one, two in [("G", single.g_optimizer, mirrored.g_optimizer),
+                         ("D", single.d_optimizer, mirrored.d_optimizer)]:
+    momenta = [(a.numpy(), b.numpy(), b.path)
+               for a, b in zip(one.variables, two.variables)
+               if "momentum" in b.path]
+    assert len(momenta) == len(nets(single)[name].trainable_variables)
+    largest = max(np.abs(a).max() for a, _, _ in momenta)
+    assert largest > 0
+    for a, b, path in momenta:
+      np.testing.assert_allclose(
+          b, a, atol=0.02 * np.abs(a).max() + 1e-6 * largest, err_msg=path)
 
 
 # --- Inference. -----------------------------------------------------------
@@ -374,7 +445,7 @@ def test_reconstruct_after_standing_statistics(reference):
   [B, 32, 32, 3] in [-1, 1], the same for the same seed and different for
   another."""
   model, _ = reference
-  logits = make_batch(1, seed=5)["logits"]
+  logits = make_batch(1, seed=5)["logits"][:B]
   if not model.inference_generator.use_moving_averages:
     with pytest.raises(tf.errors.InvalidArgumentError,
                        match="standing batch-norm statistics are empty"):

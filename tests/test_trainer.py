@@ -73,7 +73,48 @@ def test_nan_stops_and_keeps_the_last_good_checkpoint(tmp_path, data_dir):
       "ckpt-0.index"]
 
 
-def test_training_reads_a_logit_cache_of_its_classifier(tmp_path, data_dir):
+@tf.custom_gradient
+def _nan_gradient(x):
+  return tf.identity(x), lambda dy: dy * float("nan")
+
+
+@gin.configurable
+def nan_gradient_loss(d_real, d_fake):
+  """The hinge loss, but G's gradient is NaN: its loss is finite when
+  reported (before the update), the weights it updates are not."""
+  from logit_gan import losses
+  hinge = losses.hinge(d_real, d_fake)
+  return hinge._replace(g_loss=_nan_gradient(hinge.g_loss))
+
+
+def test_nan_weights_behind_finite_losses_are_not_saved(tmp_path, data_dir):
+  with pytest.raises(FloatingPointError,
+                     match=r"the network weights became non-finite in steps "
+                     r"1-1.*last good checkpoint is .*ckpt-0"):
+    run(tmp_path, data_dir, **{"loss.fn": "@nan_gradient_loss"})
+  assert sorted(p.name for p in tmp_path.glob("ckpt-*.index")) == [
+      "ckpt-0.index"]
+
+
+def test_model_dir_on_another_filesystem(data_dir, capsys):
+  """A model_dir URL (gs:// for TPU runs; TF's in-memory ram:// here) is
+  written through tf.io.gfile, resumed from, and loaded by trained.load;
+  pathlib would have made it a local folder named "ram:"."""
+  from logit_gan import trained
+  model_dir = "ram://logit_gan_tests/model_dir"
+  run(model_dir, data_dir, **{"train.training_steps": "1"})
+  run(model_dir, data_dir)
+  assert "Resuming from ram://logit_gan_tests/model_dir/ckpt-1 at step 1." \
+      in capsys.readouterr().out
+  for name in ("operative_config.gin", "metrics.json", "reconstructions.png",
+               "ckpt-2.index"):
+    assert tf.io.gfile.exists(f"{model_dir}/{name}"), name
+  assert not pathlib.Path("ram:").exists()
+  assert trained.load(model_dir).step == 2
+
+
+def test_training_reads_a_logit_cache_of_its_classifier(tmp_path, data_dir,
+                                                        monkeypatch):
   import keras
   from logit_gan.classifiers import zoo
   from logit_gan.data import logit_cache
@@ -84,11 +125,17 @@ def test_training_reads_a_logit_cache_of_its_classifier(tmp_path, data_dir):
                           resolution=32, data_dir=data_dir)
   # A cache directory that does not exist yet is built before training, the
   # same cache as the one made above; training reads it.
+  reads = []
+  read = logit_cache.read
+  monkeypatch.setattr(logit_cache, "read",
+                      lambda directory, **kw: reads.append(directory)
+                      or read(directory, **kw))
   fresh = tmp_path / "fresh_cache"
   result = run(tmp_path / "model", data_dir,
                **{"train.logit_cache_dir": f"'{fresh}'",
                   "train.training_steps": "1"})
   assert result["step"] == 1
+  assert reads == [str(fresh)]
   assert logit_cache.read_info(str(fresh)) == logit_cache.read_info(
       str(tmp_path / "cache"))
   # Another classifier (another seed) must not train on these logits.

@@ -158,12 +158,26 @@ def adversarial_accuracy(classifier_fn: ClassifierFn,
                          max_examples: Optional[int] = None) -> float:
   """Top-1 accuracy of `classifier_fn` over (images, labels) batches, on the
   images `attack(classifier_fn, images, labels)` returns, or on the clean
-  images when `attack` is None. Stops after `max_examples` (whole batches).
+  images when `attack` is None. Evaluates the first `max_examples` examples
+  exactly (the last batch is cut short), or all of a smaller dataset;
+  `accuracy_and_count` also says how many.
 
   Example: `adversarial_accuracy(classifier, test_batches,
   functools.partial(pgd_attack, epsilon=16 / 255, step_size=4 / 255,
   steps=10))`.
   """
+  return accuracy_and_count(classifier_fn, dataset, attack,
+                            max_examples=max_examples)[0]
+
+
+def accuracy_and_count(classifier_fn: ClassifierFn, dataset: tf.data.Dataset,
+                       attack: Optional[Attack] = None, *,
+                       max_examples: Optional[int] = None
+                       ) -> tuple[float, int]:
+  """`adversarial_accuracy` and the number of examples it was measured on,
+  so that a report can state what was measured rather than what was asked."""
+  if max_examples is not None and max_examples < 1:
+    raise ValueError(f"max_examples must be >= 1 or None, not {max_examples}.")
 
   @tf.function(reduce_retracing=True)
   def correct(images, labels):
@@ -176,10 +190,13 @@ def adversarial_accuracy(classifier_fn: ClassifierFn,
 
   hits = total = 0
   for images, labels in dataset:
+    if max_examples is not None:
+      images = images[:max_examples - total]
+      labels = labels[:max_examples - total]
     hits += int(correct(images, labels))
     total += int(labels.shape[0])
     if max_examples is not None and total >= max_examples:
       break
   if not total:
     raise ValueError("The dataset is empty; no accuracy to compute.")
-  return hits / total
+  return hits / total, total

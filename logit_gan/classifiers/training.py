@@ -2,9 +2,11 @@
 
 `train` is the gin root of `bin/train_classifier`: it trains a classifier on
 a dataset split, evaluates clean and PGD accuracy on the test split, and
-writes beside each other in `output_dir`:
+writes beside each other in `output_dir` (local, or remote such as gs://):
 
-  classifier.keras   the trained Keras model (images in [-1, 1] -> logits)
+  classifier.keras   the trained Keras model (images in [-1, 1] -> logits),
+                     written before the evaluations so that a failing one
+                     does not lose the training run
   metrics.json       clean and PGD accuracy, the attack, the training setup
   operative.gin      the gin config that produced them
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import pathlib
+import os
 import time
 from typing import Optional
 
@@ -92,16 +94,17 @@ def _train_step_fn(model, optimizer, attack: Attack):
 
 
 def evaluate(model, dataset: tf.data.Dataset, attack: Optional[Attack] = None,
-             max_examples: Optional[int] = None) -> float:
-  """Accuracy over `dataset` batches, on attacked images if `attack`.
+             max_examples: Optional[int] = None) -> tuple[float, int]:
+  """Accuracy over `dataset` batches, on attacked images if `attack`, and
+  the number of examples evaluated (at most `max_examples`).
 
   The attack's random start is seeded, so the number is reproducible."""
   attacked = None
   if attack is not None and attack.method != "none":
     seed = tf.constant([0, 1], tf.int32)
     attacked = lambda fn, images, labels: attack(fn, images, labels, seed)
-  return adversarial.adversarial_accuracy(_inference(model), dataset,
-                                          attacked, max_examples=max_examples)
+  return adversarial.accuracy_and_count(_inference(model), dataset, attacked,
+                                        max_examples=max_examples)
 
 
 def attack_strength(step: int, clean_warmup_steps: int,
@@ -128,7 +131,8 @@ def train(output_dir: str, *, dataset_name: str = "shapes",
   """Trains a classifier and writes it, its metrics and its gin config.
 
   Args:
-    output_dir: where classifier.keras, metrics.json and operative.gin go.
+    output_dir: where classifier.keras, metrics.json and operative.gin go;
+      a local path or a tf.io.gfile URL (gs://).
     dataset_name, resolution, data_dir: see `logit_gan.data.pipeline`.
     num_classes: the classifier's logit width.
     architecture: a trainable `zoo` model name ('small_resnet').
@@ -142,10 +146,11 @@ def train(output_dir: str, *, dataset_name: str = "shapes",
       `epsilon_ramp_steps`. From scratch at full epsilon a small network
       can stay at chance; the ramp avoids that.
     eval_attack: the attack reported as "PGD accuracy" on the test split.
-    eval_examples: how many test examples the attacked evaluation uses.
+    eval_examples: how many test examples the attacked evaluation uses
+      (metrics.json records how many it did use: fewer if the split is
+      smaller).
   """
-  out = pathlib.Path(output_dir)
-  out.mkdir(parents=True, exist_ok=True)
+  tf.io.gfile.makedirs(output_dir)
   keras.utils.set_random_seed(seed)
   model = zoo.build_trainable(architecture, num_classes=num_classes,
                               resolution=resolution)
@@ -169,16 +174,19 @@ def train(output_dir: str, *, dataset_name: str = "shapes",
     progress.update(i + 1, [("loss", float(loss)),
                             ("accuracy", float(accuracy))])
   train_seconds = time.time() - start
+  zoo.save(model, os.path.join(output_dir, "classifier.keras"))
 
   test_data = lambda: pipeline.dataset(
       dataset_name, split="test", resolution=resolution, batch_size=250,
       data_dir=data_dir, shuffle=False, drop_remainder=False)
+  clean_accuracy, _ = evaluate(model, test_data())
+  attacked_accuracy, attacked_examples = evaluate(
+      model, test_data(), eval_attack, eval_examples)
   metrics = {
-      "clean_accuracy": evaluate(model, test_data()),
-      "attacked_accuracy": evaluate(model, test_data(), eval_attack,
-                                    eval_examples),
+      "clean_accuracy": clean_accuracy,
+      "attacked_accuracy": attacked_accuracy,
       "eval_attack": dataclasses.asdict(eval_attack),
-      "eval_examples": eval_examples,
+      "eval_examples": attacked_examples,
       "adversarial_training": (dataclasses.asdict(adversarial_training)
                                if adversarial_training else None),
       "dataset": {"name": dataset_name, "resolution": resolution},
@@ -187,9 +195,10 @@ def train(output_dir: str, *, dataset_name: str = "shapes",
       "steps": steps, "batch_size": batch_size,
       "train_seconds": round(train_seconds, 1),
   }
-  zoo.save(model, str(out / "classifier.keras"))
-  (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-  (out / "operative.gin").write_text(gin.operative_config_str())
+  for name, text in (("metrics.json", json.dumps(metrics, indent=2)),
+                     ("operative.gin", gin.operative_config_str())):
+    with tf.io.gfile.GFile(os.path.join(output_dir, name), "w") as file:
+      file.write(text)
   logging.info("Clean accuracy %.4f, attacked accuracy %.4f; wrote %s",
-               metrics["clean_accuracy"], metrics["attacked_accuracy"], out)
+               clean_accuracy, attacked_accuracy, output_dir)
   return metrics

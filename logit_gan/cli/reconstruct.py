@@ -15,7 +15,7 @@ folder of versions (the highest is used).
 
 from __future__ import annotations
 
-import pathlib
+import os
 
 from absl import app
 from absl import flags
@@ -31,14 +31,17 @@ flags.DEFINE_integer("seed", 0, "Seed of the first noise sample.")
 flags.DEFINE_string("out", "reconstructions.png", "The grid PNG written.")
 
 
-def version_dir(export_dir: str) -> pathlib.Path:
+def version_dir(export_dir: str) -> str:
   """`export_dir` if it holds a SavedModel, else its highest version."""
+  import tensorflow as tf
   from logit_gan import export
-  path = pathlib.Path(export_dir)
-  if (path / "saved_model.pb").exists():
+  has_model = lambda folder: tf.io.gfile.exists(
+      os.path.join(folder, "saved_model.pb"))
+  path = str(export_dir)
+  if has_model(path):
     return path
   saved = [version for version in export.versions(path)
-           if (version[1] / "saved_model.pb").exists()]
+           if has_model(version[1])]
   if not saved:
     raise FileNotFoundError(
         f"No SavedModel in {path} or its numbered folders; make one with "
@@ -50,7 +53,7 @@ def read_image(path: str, resolution: int):
   """uint8 [R, R, 3]: the file centre-cropped and resized."""
   import tensorflow as tf
   from logit_gan.data import pipeline
-  if not pathlib.Path(path).is_file():
+  if not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
     raise FileNotFoundError(f"No image file {path}.")
   try:
     image = tf.io.decode_image(tf.io.read_file(path), channels=3,
@@ -91,7 +94,7 @@ def main(argv):
   from logit_gan import evaluation
   from logit_gan.data import pipeline
   version = version_dir(flag.export_dir)
-  model = tf.saved_model.load(str(version))
+  model = tf.saved_model.load(version)
   info = model.describe()
   originals, samples, classes = reconstruct_files(
       model, paths, resolution=int(info["resolution"]),

@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import pathlib
+import os
 from typing import Callable, Iterable, Optional, Union
 
 from absl import logging
@@ -30,6 +30,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from logit_gan import files
 from logit_gan.data import pipeline
 
 METADATA = "cache.json"
@@ -122,11 +123,11 @@ def write(classifier: Callable, batches: Iterable, directory: str, *,
           total_batches: Optional[int] = None) -> CacheInfo:
   """Runs `classifier` once over `batches` of (images in [-1, 1], labels)
   and writes the cache to `directory` (created; must not hold a cache)."""
-  out = pathlib.Path(directory)
-  if (out / METADATA).exists():
+  out = str(directory)  # Local or gs://: see logit_gan/files.py.
+  if tf.io.gfile.exists(os.path.join(out, METADATA)):
     raise FileExistsError(f"{out} already holds a logit cache; remove it or "
                           "choose another directory.")
-  out.mkdir(parents=True, exist_ok=True)
+  tf.io.gfile.makedirs(out)
   classify = tf.function(classifier)
   progress = keras.utils.Progbar(total_batches, unit_name="batch")
   shard_paths, writer, count, num_classes = [], None, 0, None
@@ -142,8 +143,8 @@ def write(classifier: Callable, batches: Iterable, directory: str, *,
         if count % examples_per_shard == 0:
           if writer is not None:
             writer.close()
-          shard_paths.append(out / f"shard-{len(shard_paths):05d}.tfrecord")
-          writer = tf.io.TFRecordWriter(str(shard_paths[-1]))
+          shard_paths.append(f"shard-{len(shard_paths):05d}.tfrecord")
+          writer = tf.io.TFRecordWriter(os.path.join(out, shard_paths[-1]))
         writer.write(_serialize(image, row, int(label)))
         count += 1
       progress.add(1)
@@ -152,26 +153,26 @@ def write(classifier: Callable, batches: Iterable, directory: str, *,
       writer.close()
   if not count:
     raise ValueError("No examples to cache: the dataset is empty.")
-  names = tuple(p.name for p in shard_paths)
+  names = tuple(shard_paths)
   info = CacheInfo(classifier_name=classifier_name,
                    classifier_fingerprint=np.round(fingerprint(
                        classifier, dataset.resolution), 4).tolist(),
                    dataset=dataset, num_classes=int(num_classes),
                    num_examples=count, shards=names)
-  (out / METADATA).write_text(info.to_json())
+  files.write_text(os.path.join(out, METADATA), info.to_json())
   logging.info("Cached logits of %d examples from %s in %s", count,
                classifier_name, out)
   return info
 
 
 def read_info(directory: str) -> CacheInfo:
-  path = pathlib.Path(directory) / METADATA
-  if not path.exists():
+  path = os.path.join(directory, METADATA)
+  if not tf.io.gfile.exists(path):
     raise FileNotFoundError(
         f"No logit cache in {directory} ({METADATA} is missing). Make one "
         "with logit_gan.data.logit_cache.write (bin/cache_logits).")
   try:
-    return CacheInfo.from_json(path.read_text())
+    return CacheInfo.from_json(files.read_text(path))
   except (ValueError, TypeError, KeyError) as error:
     raise ValueError(f"{path} is corrupt ({error}); delete the cache "
                      "directory and write it again.") from error
@@ -226,10 +227,10 @@ def read(directory: str, *, classifier_name: str,
     return (pipeline.to_model_range(images), examples["logits"],
             tf.cast(examples["label"], tf.int32))
 
-  files = [str(pathlib.Path(directory) / s) for s in info.shards]
-  ds = tf.data.Dataset.from_tensor_slices(files)
+  shard_files = [os.path.join(directory, s) for s in info.shards]
+  ds = tf.data.Dataset.from_tensor_slices(shard_files)
   per_replica_batch = batch_size
-  by_file = pipeline.enough_files(len(files), input_context)
+  by_file = pipeline.enough_files(len(shard_files), input_context)
   if input_context is not None and by_file:
     ds = ds.shard(input_context.num_input_pipelines,
                   input_context.input_pipeline_id)

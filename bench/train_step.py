@@ -7,7 +7,7 @@ what the trainer runs per global step. Tracing (and XLA compilation) is
 excluded: the first call and `--warmup` further calls are not timed; then
 `--iterations` calls are timed one by one (wall clock, the call returns after
 every op of the step has run). Reported: seconds per iteration (mean and
-min) and images/s, counted as the real images an iteration consumes,
+min) and images/s, counted as the real images D judges per iteration,
 disc_iters x batch (the convention of BigGAN-PyTorch's iterations), plus the
 process CPU time per iteration and the 1-minute load average before/after:
 on a shared 2-core machine other processes inflate wall time, and CPU
@@ -16,7 +16,8 @@ is TensorFlow's default (nothing is pinned).
 
 Shapes (`--shapes`):
   bench32  G ch 32 at 32x32, D ch 32, no self-attention, z_dim 120, n_c 10,
-           batch 32 (inputs [2*32, 32, 32, 3] and [2*32, 10]). Reference:
+           batch 32 (inputs [3*32, 32, 32, 3] and [3*32, 10]: two D
+           batches and G's own, GAN.fresh_generator_batch). Reference:
            BigGAN-PyTorch takes 1.84 s/iteration on the development
            machine (2 threads, AVX-512) and 4.53 s on an AMD EPYC Zen 3
            (AVX2); `--bench32_reference_s` sets the machine's figure

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import io
 import inspect
 import os
 import pathlib
@@ -96,7 +97,9 @@ def _bind(key: str, value: Any, where: str) -> None:
 
 
 def _apply(text: str, source: str, base_dir: Optional[pathlib.Path]) -> None:
-  parser = config_parser.ConfigParser(text, _Delegate())
+  stream = io.StringIO(text)
+  stream.name = source  # gin's syntax errors then name the file, not <string>.
+  parser = config_parser.ConfigParser(stream, _Delegate())
   for statement in parser:
     if isinstance(statement, config_parser.IncludeStatement):
       path = find_gin_file(statement.filename, base_dir)

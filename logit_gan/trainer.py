@@ -281,7 +281,6 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
   """
   strategy = strategy or tf.distribute.get_strategy()
   model_dir = str(model_dir)  # Local or gs://: see files.py.
-  tf.io.gfile.makedirs(model_dir)
   replicas = strategy.num_replicas_in_sync
   if batch_size % replicas:
     raise ValueError(f"train.batch_size = {batch_size} does not split over "
@@ -294,6 +293,7 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
   resolution = Generator().resolution  # Cheap: builds no weights.
   _check_training_data(classifier, resolution, logit_cache_dir,
                        chief=_is_chief(strategy))
+  tf.io.gfile.makedirs(model_dir)  # Not before the inputs are known good.
   eval_images, eval_logits = _evaluation_set(classifier, resolution,
                                              eval_examples)
   with strategy.scope():

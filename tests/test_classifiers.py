@@ -338,6 +338,10 @@ def test_build_classifier_from_gin(tmp_path):
 
   with pytest.raises(ValueError, match="Unknown classifier 'resnet50'"):
     zoo.build_classifier("resnet50")
+  gin.clear_config()
+  with pytest.raises(ValueError, match="No classifier chosen: pass a "
+                     "--gin_file.*classifier.name.*small_resnet"):
+    zoo.build_classifier()
   with pytest.raises(ValueError, match="num_clases"):
     zoo.build_classifier("small_resnet", num_clases=3)
 

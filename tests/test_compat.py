@@ -106,6 +106,17 @@ def test_unsupported_value_names_the_binding(tmp_path):
     config.parse([str(path)])
 
 
+def test_syntax_error_names_the_file_and_line(tmp_path):
+  path = tmp_path / "typo.gin"
+  path.write_text("Generator.ch = 8\nDiscriminator.ch 8\n")
+  with pytest.raises(SyntaxError) as error:
+    config.parse([str(path)])
+  assert error.value.filename == str(path) and error.value.lineno == 2
+  with pytest.raises(SyntaxError) as error:
+    config.parse([], ["Generator.ch = "])
+  assert error.value.filename == "--gin_bindings"
+
+
 def test_unknown_compare_gan_binding_lists_known_ones():
   with pytest.raises(ValueError, match=r"Unknown compare_gan binding "
                      r"standardize_batch.momentum.*use_moving_averages"):

@@ -40,8 +40,9 @@ def test_paper_config_builds_and_trains(tmp_path, data_dir):
 def test_missing_dataset_fails_before_building(tmp_path):
   from logit_gan.data import pipeline
   with pytest.raises(pipeline.DatasetNotFoundError, match="data_dir"):
-    run(tmp_path, str(tmp_path / "empty"), **{"dataset.name": "'mnist'"})
-  assert not list(tmp_path.glob("ckpt-*"))
+    run(tmp_path / "model", str(tmp_path / "empty"),
+        **{"dataset.name": "'mnist'"})
+  assert not (tmp_path / "model").exists()  # No empty model_dir left.
 
 
 def test_missing_classifier_file_is_named(tmp_path, data_dir):

@@ -652,13 +652,18 @@ CONSTRUCTORS: dict[str, Callable[..., Classifier]] = {
 
 
 @gin.configurable("classifier")
-def build_classifier(name: str, **arguments) -> Classifier:
+def build_classifier(name: Optional[str] = None, **arguments) -> Classifier:
   """The classifier `name` (a key of `CONSTRUCTORS`) built with `arguments`.
 
   The gin edge: `classifier.name = 'resnet152v2'`,
   `classifier.weights = '/path/to/weights.h5'`. Arguments the constructor
   does not take raise a ValueError that lists the ones it does.
   """
+  if name is None:
+    raise ValueError(
+        "No classifier chosen: pass a --gin_file that sets one (e.g. "
+        "robust.gin, shapes/robust.gin) or --gin_bindings=\"classifier.name "
+        f"= '...'\" with one of {sorted(CONSTRUCTORS)}.")
   if name not in CONSTRUCTORS:
     raise ValueError(f"Unknown classifier {name!r}; choose one of "
                      f"{sorted(CONSTRUCTORS)}.")

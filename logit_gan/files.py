@@ -18,6 +18,8 @@ def write_bytes(path: str, data: bytes) -> str:
   folder = os.path.dirname(path)
   if folder:
     tf.io.gfile.makedirs(folder)
+  if tf.io.gfile.exists(path):  # Some filesystems (ram://) append on "wb".
+    tf.io.gfile.remove(path)
   with tf.io.gfile.GFile(path, "wb") as f:
     f.write(data)
   return path

@@ -86,6 +86,25 @@ def copy_generator(generator: Generator) -> Generator:
   return copy
 
 
+def shared_overflow(gradients, optimizer, context) -> list:
+  """This replica's gradients, made NaN when any replica's overflowed, under
+  loss scaling with several replicas.
+
+  Keras' LossScaleOptimizer decides whether to skip a step (and halve its
+  scale) from the first replica's gradients, before they are summed: an
+  overflow on another replica would be applied to the weights."""
+  if (not isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+      or context.num_replicas_in_sync == 1):
+    return gradients
+  finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g))
+                          for g in gradients if g is not None])
+  overflows = context.all_reduce(tf.distribute.ReduceOp.SUM,
+                                 1.0 - tf.cast(finite, tf.float32))
+  poison = tf.where(overflows > 0, float("nan"), 0.0)
+  return [None if g is None else g + tf.cast(poison, g.dtype)
+          for g in gradients]
+
+
 @gin.configurable("GAN", denylist=["num_classes", "classifier"])
 class LogitGAN(tf.Module):
   """G, D and the EMA of G, with the paper's optimizers and schedule.
@@ -281,11 +300,13 @@ class LogitGAN(tf.Module):
                                     i, replica)
       gradients, metrics = self._d_gradients(
           images[:, i], logits[:, i], epsilon, penalty_seed, scale)
+      gradients = shared_overflow(gradients, self.d_optimizer, context)
       self.d_optimizer.apply_gradients(
           zip(gradients, self.discriminator.trainable_variables))
     seed = noise.seed_for(self.seed, noise.Purpose.GENERATOR_STEP, step)
     epsilon = self._replica_noise(seed, per_substep, context)
     gradients, g_metrics = self._g_gradients(logits[:, -1], epsilon, scale)
+    gradients = shared_overflow(gradients, self.g_optimizer, context)
     self.g_optimizer.apply_gradients(
         zip(gradients, self.generator.trainable_variables))
     return {**metrics, **g_metrics}

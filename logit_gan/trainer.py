@@ -57,8 +57,12 @@ def make_strategy(name: str = "default", tpu: Optional[str] = None
   """The tf.distribute strategy `name` (one of `STRATEGIES`).
 
   'multi_worker' reads the cluster from the TF_CONFIG environment variable;
-  'tpu' connects to `tpu` (a name or grpc:// address; '' for a local TPU).
+  'tpu' connects to `tpu` (a name or grpc:// address), else to $TPU_NAME,
+  else to the TPU VM's own TPU ('local').
   """
+  if tpu and name != "tpu":
+    raise ValueError(f"--tpu={tpu} is for --strategy=tpu, not "
+                     f"--strategy={name}.")
   if name == "default":
     return tf.distribute.get_strategy()
   if name == "one_device":
@@ -74,8 +78,10 @@ def make_strategy(name: str = "default", tpu: Optional[str] = None
                        "MultiWorkerMirroredStrategy).")
     return tf.distribute.MultiWorkerMirroredStrategy()
   if name == "tpu":
+    # TensorFlow reads '' as $TPU_NAME and fails without it; 'local' is
+    # the TPU attached to this VM.
     resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
-        tpu=tpu or "")
+        tpu=tpu or os.environ.get("TPU_NAME") or "local")
     tf.config.experimental_connect_to_cluster(resolver)
     tf.tpu.experimental.initialize_tpu_system(resolver)
     return tf.distribute.TPUStrategy(resolver)
@@ -276,8 +282,9 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
     summary_every_steps: TensorBoard scalar cadence.
     checkpoint_input_pipeline: save the input iterator's position (and
       shuffle buffer) with each checkpoint, so a resumed run sees the data
-      the uninterrupted run would have. Off: a resumed run restarts the
-      data order.
+      the uninterrupted run would have. Off, and under a tf.distribute
+      strategy other than the default (whose iterators TensorFlow cannot
+      checkpoint): a resumed run restarts the data order.
   """
   strategy = strategy or tf.distribute.get_strategy()
   model_dir = str(model_dir)  # Local or gs://: see files.py.
@@ -308,7 +315,7 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
   config_text = gin.config_str()
   checkpoint = model.checkpoint(
       gin_config=tf.Variable(config_text, trainable=False),
-      **({"input_pipeline": iterator} if checkpoint_input_pipeline else {}))
+      **_pipeline_entry(iterator, strategy, checkpoint_input_pipeline))
   manager = tf.train.CheckpointManager(
       checkpoint, _checkpoint_dir(model_dir, strategy),
       max_to_keep=keep_checkpoint_max, step_counter=model.step,
@@ -422,6 +429,24 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
              f"{os.path.join(model_dir, 'reconstructions.png')}.")
   _cleanup_scratch(model_dir, strategy)
   return {**metrics, **final, "step": step}
+
+
+def _pipeline_entry(iterator, strategy, wanted: bool) -> dict:
+  """{"input_pipeline": iterator} for the checkpoint when it can hold it.
+
+  A tf.distribute strategy's iterator (DistributedIterator) is not
+  trackable in TF 2.21, and a checkpoint refuses it; a TPU's
+  MultiDeviceIterator has no state to save either. Such runs resume with
+  the data order restarted."""
+  if not wanted:
+    return {}
+  if isinstance(iterator, tf.__internal__.tracking.Trackable):
+    return {"input_pipeline": iterator}
+  logging.warning(
+      "train.checkpoint_input_pipeline: %s's input iterator cannot be "
+      "checkpointed; a resumed run restarts the data order.",
+      type(strategy).__name__)
+  return {}
 
 
 def _next_multiple(step: int, every: int) -> int:

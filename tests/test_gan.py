@@ -53,7 +53,7 @@ def make_classifier():
   ])
 
 
-def mirrored_strategy(devices):
+def mirrored_strategy(devices, key_base=7_000_000):
   """A MirroredStrategy with collective keys of its own.
 
   Strategies in one process all number their collectives from group 1,
@@ -65,7 +65,7 @@ def mirrored_strategy(devices):
   this, restoring the class default for strategies made elsewhere."""
   cls = tf.distribute.MirroredStrategy
   default = cls._collective_key_base  # pylint: disable=protected-access
-  cls._collective_key_base = 7_000_000  # pylint: disable=protected-access
+  cls._collective_key_base = key_base  # pylint: disable=protected-access
   try:
     return cls(devices)
   finally:
@@ -125,52 +125,50 @@ def test_two_steps_update_g_and_d_and_count(disc_iters):
 def test_g_trains_on_logits_d_does_not_see():
   """D takes sub-batches 0..k-1 of a step and G the logits of sub-batch k
   (rows k, 2k + 1, ...), as compare_gan's TPU step: other logits there
-  change G's update and not D's; other images there change nothing."""
+  change G's update and not D's; other images there change nothing. With
+  GAN.fresh_generator_batch = False a step takes k sub-batches and G the
+  logits of D's last, so other logits there change both updates. (One
+  model, reset to its initial state before each step: building is most of
+  the time.)"""
   disc_iters = 2
-  batch = make_batch(disc_iters, seed=7)
-  g_rows = np.arange(B) * (disc_iters + 1) + disc_iters
+  model = build_gan(disc_iters=disc_iters)
+  state = [*model.generator.weights, *model.discriminator.weights,
+           *model.ema_generator.weights, *model.g_optimizer.variables,
+           *model.d_optimizer.variables, model.step, model.d_updates]
+  initial = [v.numpy() for v in state]
 
   def after_one_step(batch):
-    model = build_gan(disc_iters=disc_iters)
+    for variable, value in zip(state, initial):
+      variable.assign(value)
     model.train_step(batch)
     return (values(model.generator.trainable_variables),
             values(model.discriminator.trainable_variables))
 
-  def with_rows_changed(key, change):
+  def with_rows_changed(batch, rows, key, change):
     array = batch[key].numpy().copy()
-    array[g_rows] = change(array[g_rows])
+    array[rows] = change(array[rows])
     return {**batch, key: tf.constant(array)}
 
+  other_logits = lambda z: z[::-1] + 3.0
+  batch = make_batch(disc_iters, seed=7)
+  g_rows = np.arange(B) * (disc_iters + 1) + disc_iters
   g, d = after_one_step(batch)
   g_logits, d_logits = after_one_step(
-      with_rows_changed("logits", lambda z: z[::-1] + 3.0))
+      with_rows_changed(batch, g_rows, "logits", other_logits))
   g_images, d_images = after_one_step(
-      with_rows_changed("images", lambda x: -x))
+      with_rows_changed(batch, g_rows, "images", lambda x: -x))
   for ours, theirs in [(d, d_logits), (d, d_images), (g, g_images)]:
     for a, b in zip(ours, theirs):
       np.testing.assert_array_equal(a, b)
   assert any(not np.array_equal(a, b) for a, b in zip(g, g_logits))
 
-
-def test_without_a_fresh_generator_batch_g_takes_the_last_d_batch():
-  """GAN.fresh_generator_batch = False: k batches per step, and G's logits
-  are those of D's last batch, so other logits there change both
-  updates."""
-  disc_iters = 2
+  model.fresh_generator_batch = False
+  assert model.batches_per_step == disc_iters
   batch = make_batch(disc_iters - 1, seed=7)  # k * B rows.
   last = np.arange(B) * disc_iters + disc_iters - 1
-
-  def after_one_step(batch):
-    model = build_gan(disc_iters=disc_iters, fresh_generator_batch=False)
-    assert model.batches_per_step == disc_iters
-    model.train_step(batch)
-    return (values(model.generator.trainable_variables),
-            values(model.discriminator.trainable_variables))
-
   g, d = after_one_step(batch)
-  logits = batch["logits"].numpy().copy()
-  logits[last] = logits[last][::-1] + 3.0
-  g_other, d_other = after_one_step({**batch, "logits": tf.constant(logits)})
+  g_other, d_other = after_one_step(
+      with_rows_changed(batch, last, "logits", other_logits))
   for ours, theirs in [(g, g_other), (d, d_other)]:
     assert any(not np.array_equal(a, b) for a, b in zip(ours, theirs))
 
@@ -461,3 +459,28 @@ def test_reconstruct_after_standing_statistics(reference):
                                 model.reconstruct(logits, seed=1).numpy())
   other = model.reconstruct(logits, seed=2).numpy()
   assert np.abs(images - other).max() > 1e-3
+
+
+def test_loss_scaling_skips_an_overflow_on_any_replica():
+  """Under mixed_float16's LossScaleOptimizer, a gradient that overflowed on
+  the second replica only skips the step and halves the scale, as one on
+  the first does (Keras alone applies it: the weights became NaN)."""
+  strategy = mirrored_strategy(["/cpu:0", "/cpu:1"], key_base=8_000_000)
+  with strategy.scope():
+    weights = keras.Variable([1.0, 1.0])
+    optimizer = keras.optimizers.LossScaleOptimizer(
+        keras.optimizers.Adam(1e-3))
+    optimizer.build([weights])
+  scale = float(optimizer.dynamic_scale.numpy())
+
+  def replica_step():
+    context = tf.distribute.get_replica_context()
+    gradient = tf.where(context.replica_id_in_sync_group == 0,
+                        tf.constant([1.0, 1.0]),
+                        tf.constant([float("inf"), 1.0]))
+    gradients = gan.shared_overflow([gradient], optimizer, context)
+    optimizer.apply_gradients(zip(gradients, [weights]))
+
+  tf.function(lambda: strategy.run(replica_step))()
+  np.testing.assert_array_equal(weights.numpy(), [1.0, 1.0])
+  assert float(optimizer.dynamic_scale.numpy()) == scale / 2

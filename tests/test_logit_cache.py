@@ -51,6 +51,12 @@ def test_cached_logits_equal_fresh_logits(tmp_path):
   expected = np.concatenate([b[0].numpy() for b in batches()])
   assert np.abs(images.numpy() - expected).max() <= 1 / 127.5
   assert labels.numpy().tolist() == [0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5]
+  # Training batches keep their static size (TPUs compile for it).
+  training = logit_cache.read(str(tmp_path / "cache"), classifier_name="tiny",
+                              classifier_fingerprint=None, dataset=DATASET,
+                              batch_size=4)
+  assert [spec.shape.as_list() for spec in training.element_spec] == [
+      [4, 16, 16, 3], [4, 5], [4]]
 
 
 @pytest.mark.parametrize("examples_per_shard", [12, 5])  # 1 and 3 files.

@@ -5,7 +5,6 @@ The tests share one 2-step run (tracing the tiny networks is most of a run's
 time) and copy it before changing it. (A file of its own so that
 pytest-xdist's --dist loadfile can balance the slow trainer tests.)"""
 
-import json
 import shutil
 
 import numpy as np
@@ -78,31 +77,3 @@ def test_other_architecture_in_model_dir_is_refused(two_steps, tmp_path,
     run(model_dir, data_dir, **DISC_ITERS,
         **{"Generator.ch": "16", "train.training_steps": "4"})
 
-
-def test_resume_takes_new_learning_rates_and_redoes_evaluations(
-    two_steps, tmp_path, data_dir, capsys):
-  """A resumed run trains at the learning rates its config gives, not those
-  restored with the optimizers (lowering them is the remedy the divergence
-  error suggests); evaluations logged after the restored checkpoint (an
-  interrupted run's) are replaced, not duplicated, in metrics.json."""
-  model_dir = _copy(two_steps[0], tmp_path)
-  history = json.loads((model_dir / "metrics.json").read_text())
-  assert [entry["step"] for entry in history] == [2]
-  stale = {**history[0], "step": 3, "class_agreement": -1.0}
-  (model_dir / "metrics.json").write_text(json.dumps(history + [stale]))
-  learning_rate = lambda values, network: next(
-      float(v) for k, v in values.items()
-      if k.startswith(f"{network}_optimizer/") and "learning_rate" in k)
-  before = checkpoint_values(model_dir, 2)
-  run(model_dir, data_dir, **DISC_ITERS,
-      **{"GAN.g_lr": "3e-5", "GAN.d_lr": "7e-5", "train.eval_every_steps": "1",
-         "train.training_steps": "3"})
-  after = checkpoint_values(model_dir, 3)
-  assert learning_rate(before, "g") != pytest.approx(3e-5)
-  assert learning_rate(after, "g") == pytest.approx(3e-5)
-  assert learning_rate(after, "d") == pytest.approx(7e-5)
-  assert "GAN.g_lr = 3e-05; the checkpoint had trained at" in (
-      capsys.readouterr().out)
-  history = json.loads((model_dir / "metrics.json").read_text())
-  assert [entry["step"] for entry in history] == [2, 3]
-  assert history[1]["class_agreement"] >= 0.0

@@ -24,10 +24,11 @@ def tiny_bindings(data_dir, **overrides):
   return [f"{key} = {value}" for key, value in bindings.items()]
 
 
-def run(model_dir, data_dir, gin_files=("tiny.gin",), **overrides):
+def run(model_dir, data_dir, gin_files=("tiny.gin",), strategy=None,
+        **overrides):
   gin.clear_config()
   config.parse(list(gin_files), tiny_bindings(data_dir, **overrides))
-  return trainer.train(str(model_dir))
+  return trainer.train(str(model_dir), strategy)
 
 
 def checkpoint_values(model_dir, step):

@@ -27,7 +27,8 @@ flags.DEFINE_enum("strategy", "default",
                   "one_device, mirrored (all local GPUs), multi_worker "
                   "(cluster from TF_CONFIG) or tpu.")
 flags.DEFINE_string("tpu", None, "TPU name or grpc:// address for "
-                    "--strategy=tpu ('' for a local TPU VM).")
+                    "--strategy=tpu (unset: $TPU_NAME, else the TPU VM's "
+                    "own TPU).")
 
 
 def main(argv):

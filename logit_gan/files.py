@@ -34,6 +34,11 @@ def read_text(path: str) -> str:
     return f.read().decode("utf-8")
 
 
+def is_file(path: str) -> bool:
+  """An existing file, not a folder (tf.io.gfile has no isfile)."""
+  return tf.io.gfile.exists(path) and not tf.io.gfile.isdir(path)
+
+
 def is_remote(path: str) -> bool:
   """A URL-like path (gs://, s3://, ram://, http://) rather than a local
   one."""

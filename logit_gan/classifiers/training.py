@@ -31,6 +31,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from logit_gan import files
 from logit_gan.classifiers import adversarial
 from logit_gan.classifiers import zoo
 from logit_gan.data import pipeline
@@ -195,10 +196,10 @@ def train(output_dir: str, *, dataset_name: str = "shapes",
       "steps": steps, "batch_size": batch_size,
       "train_seconds": round(train_seconds, 1),
   }
-  for name, text in (("metrics.json", json.dumps(metrics, indent=2)),
-                     ("operative.gin", gin.operative_config_str())):
-    with tf.io.gfile.GFile(os.path.join(output_dir, name), "w") as file:
-      file.write(text)
+  files.write_text(os.path.join(output_dir, "metrics.json"),
+                   json.dumps(metrics, indent=2))
+  files.write_text(os.path.join(output_dir, "operative.gin"),
+                   gin.operative_config_str())
   logging.info("Clean accuracy %.4f, attacked accuracy %.4f; wrote %s",
                clean_accuracy, attacked_accuracy, output_dir)
   return metrics

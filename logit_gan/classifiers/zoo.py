@@ -43,6 +43,8 @@ import gin
 import keras
 import tensorflow as tf
 
+from logit_gan import files
+
 Network = Callable[[tf.Tensor], Any]
 Preprocess = Callable[[tf.Tensor], tf.Tensor]
 KERAS_SUFFIX = ".keras"
@@ -396,7 +398,7 @@ def keras_application(name: str, *, weights: Optional[str] = "imagenet",
 
 def _expand_user(path: str) -> str:
   """`~` expanded in a local path; a remote one (gs://) is kept as it is."""
-  return path if "://" in path else os.path.expanduser(path)
+  return path if files.is_remote(path) else os.path.expanduser(path)
 
 
 def _saved_model_directory(path_or_handle: str) -> str:
@@ -607,7 +609,7 @@ def save(model: keras.Model, path: str) -> None:
 def load(path: str, *, name: Optional[str] = None) -> Classifier:
   """Reads a `.keras` classifier written by `save` as a frozen Classifier."""
   path = _expand_user(path)
-  if not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
+  if not files.is_file(path):
     raise FileNotFoundError(
         f"No classifier file at {path}. bin/train_classifier writes one to "
         f"<output_dir>/classifier{KERAS_SUFFIX}.")

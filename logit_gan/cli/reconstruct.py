@@ -52,8 +52,9 @@ def version_dir(export_dir: str) -> str:
 def read_image(path: str, resolution: int):
   """uint8 [R, R, 3]: the file centre-cropped and resized."""
   import tensorflow as tf
+  from logit_gan import files
   from logit_gan.data import pipeline
-  if not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
+  if not files.is_file(path):
     raise FileNotFoundError(f"No image file {path}.")
   try:
     image = tf.io.decode_image(tf.io.read_file(path), channels=3,

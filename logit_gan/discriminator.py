@@ -134,12 +134,16 @@ class Discriminator(keras.Model):
 
   def build(self, images_shape, logits_shape):
     self._check_shapes(images_shape, logits_shape)
-    layers.build_by_tracing(
-        lambda images, logits, training: self.project(
-            self.features(images, training=training), logits,
-            training=training),
-        tf.TensorSpec((None,) + self.image_shape),
-        tf.TensorSpec([None, self.num_classes]))
+    # From the shapes, in the order `call` uses the layers (see Generator).
+    h = (None,) + self.image_shape
+    for block in self.blocks:
+      block.build(h)
+      h = block.compute_output_shape(h)
+      if block.name in self.attention:
+        self.attention[block.name].build(h)
+    self.final_fc.build((None, self.features_dim))
+    if self.embedding is not None:
+      self.embedding.build((None, self.num_classes))
     layers.log_parameters(self, f"{self.resolution}x{self.resolution}, "
                           f"n_c {self.num_classes}")
 

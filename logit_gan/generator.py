@@ -164,9 +164,26 @@ class Generator(keras.Model):
 
   def build(self, logits_shape, noise_shape):
     self._check_shapes(logits_shape, noise_shape)
-    layers.build_by_tracing(self.forward,
-                            tf.TensorSpec([None, self.num_classes]),
-                            tf.TensorSpec([None, self.z_dim]))
+    # From the shapes alone, in the order `forward` uses the layers (each
+    # initializer takes its seed when its weight is made); tracing a
+    # forward pass instead took seconds per network.
+    condition = self.num_classes
+    if self.embed is not None:
+      self.embed.build((None, self.num_classes))
+      condition = self.embed.units
+    seed_noise = self.z_dim
+    if self.hierarchical_z:
+      seed_noise = self.z_dim // (self.num_blocks + 1)
+      condition += seed_noise  # Each block's share of the noise.
+    self.seed.build((None, seed_noise))
+    h = (None, SEED_SIZE, SEED_SIZE, self.channels[0])
+    for block in self.blocks:
+      block.build(h, (None, condition))
+      h = block.compute_output_shape(h, (None, condition))
+      if block.name in self.attention:
+        self.attention[block.name].build(h)
+    self.final_bn.build(h)
+    self.final_conv.build(h)
     layers.log_parameters(self, f"{self.resolution}x{self.resolution}, "
                           f"n_c {self.num_classes}, z_dim {self.z_dim}")
 

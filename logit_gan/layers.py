@@ -446,6 +446,19 @@ class GeneratorBlock(keras.layers.Layer):
     self.conv2 = SNConv2D(out_channels, 3, name="conv2", **sn)
     self.shortcut = SNConv2D(out_channels, 1, name="shortcut", **sn)
 
+  def build(self, inputs_shape, condition_shape):
+    # In the order `call` uses them: each weight's initializer takes its
+    # seed when the weight is made.
+    out_shape = self.compute_output_shape(inputs_shape, condition_shape)
+    self.bn1.build(inputs_shape, condition_shape)
+    self.conv1.build(_resized(inputs_shape, 2))
+    self.bn2.build(out_shape, condition_shape)
+    self.conv2.build(out_shape)
+    self.shortcut.build(inputs_shape)
+
+  def compute_output_shape(self, inputs_shape, condition_shape) -> tuple:
+    return _resized(inputs_shape, 2, self.conv1.filters)
+
   def call(self, inputs, condition, training=False):
     h = tf.nn.relu(self.bn1(inputs, condition, training=training))
     h = self.conv1(upsample(h, self.upsampling), training=training)
@@ -483,6 +496,16 @@ class DiscriminatorBlock(keras.layers.Layer):
     self.shortcut = (SNConv2D(out_channels, 1, name="shortcut", **sn)
                      if add_shortcut else None)
 
+  def build(self, input_shape):
+    self.conv1.build(input_shape)  # In the order `call` uses them.
+    self.conv2.build(_resized(input_shape, 1, self.conv1.filters))
+    if self.shortcut is not None:
+      self.shortcut.build(input_shape)
+
+  def compute_output_shape(self, input_shape) -> tuple:
+    return _resized(input_shape, 0.5 if self.downsample else 1,
+                    self.conv1.filters)
+
   def call(self, inputs, training=False):
     h = tf.nn.relu(inputs) if self.preactivation else inputs
     h = self.conv1(h, training=training)
@@ -510,21 +533,12 @@ def spectral_norm_layers(model: keras.layers.Layer) -> list[_SpectralNormKernel]
           if layer.spectral_norm]
 
 
-def build_by_tracing(forward, *specs: tf.TensorSpec) -> None:
-  """Creates the weights behind `forward` by tracing one training call
-  symbolically: no values are computed and no state changes.
-
-  The trace runs in a Keras `StatelessScope`, which defers creating the
-  variables until the scope closes, outside the trace (a variable created
-  inside a tf.function cannot be mirrored by a distribution strategy), and
-  records the training call's updates instead of applying them."""
-
-  @tf.autograph.experimental.do_not_convert
-  def call(*args):
-    return forward(*args, training=True)
-
-  with keras.StatelessScope():
-    tf.function(call).get_concrete_function(*specs)
+def _resized(shape, factor, channels=None) -> tuple:
+  """`shape` [B, H, W, C] with H and W scaled by `factor` (and C replaced)."""
+  batch, height, width, old_channels = shape
+  scale = lambda size: None if size is None else int(size * factor)
+  return (batch, scale(height), scale(width),
+          old_channels if channels is None else channels)
 
 
 def log_parameters(model: keras.layers.Layer, what: str) -> None:

@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 
+from trainer_runs import tiny_bindings
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
@@ -27,16 +29,12 @@ def test_two_workers_train_and_write_one_checkpoint(tmp_path,
   data_dir = tiny_shapes_data_dir
   model_dir = tmp_path / "model"
   workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
-  bindings = [
-      "dataset.name = 'shapes'", f"dataset.data_dir = '{data_dir}'",
-      "classifier.name = 'small_resnet'", "classifier.num_classes = 10",
-      "train.batch_size = 4", "train.training_steps = 2",
-      "train.iterations_per_loop = 2", "train.save_checkpoints_steps = 2",
-      "train.eval_examples = 4", "train.grid_examples = 1",
-      "train.grid_samples = 1", "train.standing_statistics_batches = 1",
-      # train.checkpoint_input_pipeline keeps its default: the trainer
-      # leaves out the iterator, which a strategy's checkpoint refuses.
-  ]
+  bindings = tiny_bindings(data_dir, **{
+      "train.iterations_per_loop": "2", "train.save_checkpoints_steps": "2",
+      "train.eval_examples": "4", "train.grid_examples": "1",
+      "train.grid_samples": "1"})
+  # train.checkpoint_input_pipeline keeps its default: the trainer leaves
+  # out the iterator, which a strategy's checkpoint refuses.
   command = [sys.executable, str(REPO / "bin" / "train"),
              "--gin_file=tiny.gin", f"--model_dir={model_dir}",
              "--strategy=multi_worker"]

@@ -13,7 +13,7 @@ from logit_gan import config
 from logit_gan import files
 from logit_gan import trainer
 
-from trainer_runs import checkpoint_values, run, tiny_bindings
+from trainer_runs import RESOLUTION, checkpoint_values, run, tiny_bindings
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 PAPER_CONFIG = REPO / "gin_configs" / "compare_gan" / "paper.gin"
@@ -29,7 +29,6 @@ def test_paper_config_builds_and_trains(tmp_path, data_dir):
   overridden through compare_gan's names."""
   result = run(tmp_path, data_dir, gin_files=(str(PAPER_CONFIG),),
                **{"Generator.ch": "8", "Discriminator.ch": "8",
-                  "Generator.resolution": "32",
                   "options.batch_size": "4", "options.training_steps": "1",
                   "run_config.iterations_per_loop": "1"})
   assert result["step"] == 1
@@ -108,7 +107,7 @@ def test_training_reads_a_logit_cache_of_its_classifier(tmp_path, data_dir,
   keras.utils.set_random_seed(8)  # What train() seeds the classifier with.
   logit_cache.cache_split(zoo.build_classifier(), str(tmp_path / "cache"),
                           dataset_name="shapes", split="train",
-                          resolution=32, data_dir=data_dir)
+                          resolution=RESOLUTION, data_dir=data_dir)
   # A cache directory that does not exist yet is built before training, the
   # same cache as the one made above; training reads it.
   reads = []

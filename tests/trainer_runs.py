@@ -9,9 +9,18 @@ from logit_gan import config
 from logit_gan import trainer
 
 
+# The trainer tests train the tiny networks at 16x16 without attention:
+# tracing a step is most of a tiny run's time, and these tests are about the
+# trainer (test_networks.py and test_gan.py cover attention and 32x32).
+RESOLUTION = 16
+
+
 def tiny_bindings(data_dir, **overrides):
   bindings = {
       "dataset.name": "'shapes'", "dataset.data_dir": f"'{data_dir}'",
+      "Generator.resolution": str(RESOLUTION),
+      "Generator.blocks_with_attention": "''",
+      "Discriminator.blocks_with_attention": "''",
       "classifier.name": "'small_resnet'", "classifier.num_classes": "10",
       "train.batch_size": "4", "train.training_steps": "2",
       "train.iterations_per_loop": "1", "train.save_checkpoints_steps": "1",

@@ -126,8 +126,8 @@ class LogitGAN(tf.Module):
     use_ema, ema_decay, ema_start_step: the EMA of G's weights
       [ModularGAN.g_use_ema, ema_decay, ema_start_step].
     seed: the run's seed for noise [run_config.tf_random_seed].
-    jit_compile: compile each gradient computation with XLA (one replica;
-      a replicated strategy compiles the whole step instead).
+    jit_compile: compile each gradient computation with XLA (one replica
+      only: refused with several; a TPU compiles the whole step anyway).
     mixed_precision: None (float32), 'mixed_bfloat16' (TPU) or
       'mixed_float16' (GPU, with dynamic loss scaling): G and D compute in
       that dtype; weights, batch statistics, power iterations, D's outputs
@@ -317,6 +317,13 @@ class LogitGAN(tf.Module):
                  strategy: Optional[tf.distribute.Strategy] = None) -> dict:
     """One global step on a (distributed) batch; returns mean metrics."""
     strategy = strategy or tf.distribute.get_strategy()
+    if self.jit_compile and strategy.num_replicas_in_sync > 1:
+      raise ValueError(
+          f"GAN.jit_compile = True with {strategy.num_replicas_in_sync} "
+          "replicas: the compiled gradient functions cannot hold spectral "
+          "norm's updates of variables shared across replicas (TensorFlow "
+          "fails with a merge_call error). Set GAN.jit_compile = False; "
+          "on TPU, XLA compiles the whole step anyway.")
     per_replica = strategy.run(self._replica_step, args=(batch,))
     self.update_ema()
     self.step.assign_add(1)

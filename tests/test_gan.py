@@ -343,6 +343,17 @@ def test_unknown_mixed_precision_policy_names_the_binding():
     build_gan(mixed_precision="float16")
 
 
+def test_xla_with_several_replicas_is_refused_by_name():
+  """Without the check, TensorFlow fails deep in spectral norm with a
+  merge_call error that names neither XLA nor the binding."""
+  strategy = mirrored_strategy(["/cpu:0", "/cpu:1"], key_base=9_000_000)
+  with strategy.scope():
+    model = build_gan("Generator.resolution = 16", jit_compile=True)
+  with pytest.raises(ValueError, match="GAN.jit_compile = True with 2 "
+                     "replicas.*Set GAN.jit_compile = False"):
+    model.train_step(make_batch(2, resolution=16), strategy)
+
+
 # --- MirroredStrategy. ----------------------------------------------------
 
 

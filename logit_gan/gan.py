@@ -274,7 +274,7 @@ class LogitGAN(tf.Module):
                                     tf.float32))
 
   def _replica_step(self, batch: dict):
-    """k D updates and one G update on this replica's share.
+    """k D updates, one G update and the EMA of G on this replica's share.
 
     Sub-batch i takes rows i, i + m, i + 2m, ... of the replica's rows
     (m = batches_per_step), so that the global batch of each sub-step is
@@ -309,6 +309,7 @@ class LogitGAN(tf.Module):
     gradients = shared_overflow(gradients, self.g_optimizer, context)
     self.g_optimizer.apply_gradients(
         zip(gradients, self.generator.trainable_variables))
+    self.update_ema()
     return {**metrics, **g_metrics}
 
   # Cross-replica.
@@ -325,7 +326,6 @@ class LogitGAN(tf.Module):
           "fails with a merge_call error). Set GAN.jit_compile = False; "
           "on TPU, XLA compiles the whole step anyway.")
     per_replica = strategy.run(self._replica_step, args=(batch,))
-    self.update_ema()
     self.step.assign_add(1)
     self.d_updates.assign_add(self.disc_iters)
     return {name: strategy.reduce(tf.distribute.ReduceOp.MEAN, value,
@@ -334,17 +334,35 @@ class LogitGAN(tf.Module):
 
   def update_ema(self) -> None:
     """EMA of G's trainable weights (a plain copy before ema_start_step);
-    the rest (spectral-norm vectors, BN statistics) is copied."""
+    the rest (spectral-norm vectors, BN statistics) is copied.
+
+    Called in a replica context, as optimizers apply their updates: each
+    device then updates its own copy from its own copy of G, where an
+    update outside `strategy.run` would compute on the first device and
+    send every EMA weight to the others at each step."""
     if not self.use_ema:
       return
-    decay = tf.where(self.step >= self.ema_start_step,
-                     tf.constant(self.ema_decay, tf.float32), 0.0)
-    for target, source in zip(self.ema_generator.trainable_weights,
-                              self.generator.trainable_weights):
-      target.assign(decay * target + (1.0 - decay) * source)
-    for target, source in zip(self.ema_generator.non_trainable_weights,
-                              self.generator.non_trainable_weights):
-      target.assign(source)
+
+    def blend(target, source):
+      decay = tf.where(self.step >= self.ema_start_step,
+                       tf.constant(self.ema_decay, tf.float32), 0.0)
+      return target.assign(decay * target + (1.0 - decay) * source)
+
+    def copy(target, source):
+      return target.assign(source)
+
+    def update_all(strategy):
+      for update, targets, sources in (
+          (blend, self.ema_generator.trainable_weights,
+           self.generator.trainable_weights),
+          (copy, self.ema_generator.non_trainable_weights,
+           self.generator.non_trainable_weights)):
+        for target, source in zip(targets, sources):
+          # (.value: the tf.Variable behind a Keras variable.)
+          strategy.extended.update(target.value, update,
+                                   args=(source.value,), group=False)
+
+    tf.distribute.get_replica_context().merge_call(update_all)
 
   def checkpoint(self, **extra) -> tf.train.Checkpoint:
     """A checkpoint of G, D, the EMA G, both optimizers and the counters

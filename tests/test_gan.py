@@ -389,7 +389,11 @@ def test_mirrored_strategy_matches_one_device():
                     "EMA": m.ema_generator}
   lrs = {"G": g_lr, "D": d_lr, "EMA": g_lr}
 
-  single = build_gan(*binding, disc_iters=disc_iters, g_lr=g_lr, d_lr=d_lr)
+  # The EMA blends from step 1 (the second step), where it is averaged on
+  # each replica; at step 0 it is a copy of G.
+  ema = dict(ema_start_step=1, ema_decay=0.5)
+  single = build_gan(*binding, disc_iters=disc_iters, g_lr=g_lr, d_lr=d_lr,
+                     **ema)
   initial = {k: values(n.trainable_variables)
              for k, n in nets(single).items()}
   single_metrics = [as_floats(single.train_step(batch)) for _ in range(2)]
@@ -398,7 +402,7 @@ def test_mirrored_strategy_matches_one_device():
   assert strategy.num_replicas_in_sync == 2
   with strategy.scope():
     mirrored = build_gan(*binding, disc_iters=disc_iters, g_lr=g_lr,
-                         d_lr=d_lr)
+                         d_lr=d_lr, **ema)
   for name, net in nets(mirrored).items():
     for w, w0 in zip(net.trainable_variables, initial[name]):
       np.testing.assert_array_equal(w.numpy(), w0)  # same initial weights

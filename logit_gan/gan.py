@@ -342,27 +342,29 @@ class LogitGAN(tf.Module):
     send every EMA weight to the others at each step."""
     if not self.use_ema:
       return
+    decay = tf.where(self.step >= self.ema_start_step,
+                     tf.constant(self.ema_decay, tf.float32), 0.0)
 
-    def blend(target, source):
-      decay = tf.where(self.step >= self.ema_start_step,
-                       tf.constant(self.ema_decay, tf.float32), 0.0)
+    def blend(target, source, decay):
       return target.assign(decay * target + (1.0 - decay) * source)
 
     def copy(target, source):
       return target.assign(source)
 
-    def update_all(strategy):
-      for update, targets, sources in (
-          (blend, self.ema_generator.trainable_weights,
-           self.generator.trainable_weights),
-          (copy, self.ema_generator.non_trainable_weights,
-           self.generator.non_trainable_weights)):
-        for target, source in zip(targets, sources):
-          # (.value: the tf.Variable behind a Keras variable.)
-          strategy.extended.update(target.value, update,
-                                   args=(source.value,), group=False)
+    def update_all(strategy, decay):
+      ema, generator = self.ema_generator, self.generator
+      # (.value: the tf.Variable behind a Keras variable.)
+      for target, source in zip(ema.trainable_weights,
+                                generator.trainable_weights):
+        strategy.extended.update(target.value, blend,
+                                 args=(source.value, decay), group=False)
+      for target, source in zip(ema.non_trainable_weights,
+                                generator.non_trainable_weights):
+        strategy.extended.update(target.value, copy, args=(source.value,),
+                                 group=False)
 
-    tf.distribute.get_replica_context().merge_call(update_all)
+    # Each replica's decay reaches the updates on its own device.
+    tf.distribute.get_replica_context().merge_call(update_all, args=(decay,))
 
   def checkpoint(self, **extra) -> tf.train.Checkpoint:
     """A checkpoint of G, D, the EMA G, both optimizers and the counters

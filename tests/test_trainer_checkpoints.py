@@ -2,7 +2,7 @@
 interrupted run equals the uninterrupted one, and a model_dir of another
 architecture is refused.
 
-The tests share one 4-step run (tracing the tiny networks is most of a
+The tests share one 4-step run (tracing its training step is most of a
 run's time) and copy it before changing it. (A file of its own so that
 pytest-xdist's --dist loadfile can balance the slow trainer tests.)"""
 
@@ -93,4 +93,3 @@ def test_other_architecture_in_model_dir_is_refused(four_steps, tmp_path,
                      match="does not fit this model.*new --model_dir"):
     run(model_dir, data_dir, **{**BINDINGS, "Generator.ch": "16",
                                 "train.training_steps": "6"})
-

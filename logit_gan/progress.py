@@ -3,6 +3,10 @@
 On a terminal it redraws one line; otherwise (logs, CI) it prints a line at
 most every `interval` seconds. The rate and ETA count only the steps run in
 this process, so a resumed run's ETA is not flattered by earlier steps.
+With an unknown total (a dataset of unknown size) it shows the count and
+the rate. keras.utils.Progbar is not used: it redraws with carriage returns
+and colour codes even into a log file (it treats every POSIX process as a
+terminal), which fills logs with one enormous line.
 """
 
 from __future__ import annotations
@@ -21,9 +25,9 @@ def format_duration(seconds: float) -> str:
 
 
 class Progress:
-  """Progress of `total` steps starting from `start`."""
+  """Progress of `total` steps (None: unknown) starting from `start`."""
 
-  def __init__(self, total: int, start: int = 0, *, unit: str = "step",
+  def __init__(self, total: Optional[int], start: int = 0, *, unit: str = "step",
                interval: float = 10.0, stream: Optional[TextIO] = None,
                width: int = 24):
     self.total, self.start, self.unit = total, start, unit
@@ -39,14 +43,17 @@ class Progress:
     return (self.current - self.start) / elapsed if elapsed > 0 else 0.0
 
   def line(self, values: Mapping[str, float] = ()) -> str:
-    done = self.current / self.total if self.total else 1.0
-    filled = int(self.width * done)
-    bar = "=" * filled + (">" if filled < self.width else "")
     rate = self.rate()
-    eta = (self.total - self.current) / rate if rate > 0 else float("nan")
-    text = (f"{self.unit} {self.current}/{self.total} "
-            f"[{bar:<{self.width}}] {rate:.2f} {self.unit}/s "
-            f"ETA {format_duration(eta) if rate > 0 else '?'}")
+    if self.total is None:
+      text = f"{self.unit} {self.current} {rate:.2f} {self.unit}/s"
+    else:
+      done = self.current / self.total if self.total else 1.0
+      filled = int(self.width * done)
+      bar = "=" * filled + (">" if filled < self.width else "")
+      eta = (self.total - self.current) / rate if rate > 0 else float("nan")
+      text = (f"{self.unit} {self.current}/{self.total} "
+              f"[{bar:<{self.width}}] {rate:.2f} {self.unit}/s "
+              f"ETA {format_duration(eta) if rate > 0 else '?'}")
     shown = " ".join(f"{k} {v:.4g}" for k, v in dict(values).items())
     return f"{text} {shown}".rstrip()
 

@@ -32,6 +32,7 @@ import numpy as np
 import tensorflow as tf
 
 from logit_gan import files
+from logit_gan import progress as progress_lib
 from logit_gan.classifiers import adversarial
 from logit_gan.classifiers import zoo
 from logit_gan.data import pipeline
@@ -162,7 +163,7 @@ def train(output_dir: str, *, dataset_name: str = "shapes",
   train_data = pipeline.dataset(dataset_name, split="train",
                                 resolution=resolution, batch_size=batch_size,
                                 data_dir=data_dir, seed=seed)
-  progress = keras.utils.Progbar(steps, stateful_metrics=["loss", "accuracy"])
+  progress = progress_lib.Progress(steps)
   start = time.time()
   for i, (images, labels) in enumerate(train_data.take(steps)):
     strength = attack_strength(i, clean_warmup_steps, epsilon_ramp_steps)
@@ -172,9 +173,10 @@ def train(output_dir: str, *, dataset_name: str = "shapes",
       raise FloatingPointError(
           f"The classifier's loss became {float(loss)} at step {i}; lower "
           "train_classifier.learning_rate.")
-    progress.update(i + 1, [("loss", float(loss)),
-                            ("accuracy", float(accuracy))])
+    progress.update(i + 1, {"loss": float(loss), "accuracy": float(accuracy)})
   train_seconds = time.time() - start
+  progress.finish(f"Trained the classifier for {steps} steps in "
+                  f"{progress_lib.format_duration(train_seconds)}.")
   zoo.save(model, os.path.join(output_dir, "classifier.keras"))
 
   test_data = lambda: pipeline.dataset(

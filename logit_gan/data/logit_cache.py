@@ -25,12 +25,11 @@ import json
 import os
 from typing import Callable, Iterable, Optional, Union
 
-from absl import logging
-import keras
 import numpy as np
 import tensorflow as tf
 
 from logit_gan import files
+from logit_gan import progress as progress_lib
 from logit_gan.data import pipeline
 
 METADATA = "cache.json"
@@ -129,7 +128,7 @@ def write(classifier: Callable, batches: Iterable, directory: str, *,
                           "choose another directory.")
   tf.io.gfile.makedirs(out)
   classify = tf.function(classifier)
-  progress = keras.utils.Progbar(total_batches, unit_name="batch")
+  progress = progress_lib.Progress(total_batches, unit="batch")
   shard_paths, writer, count, num_classes = [], None, 0, None
   try:
     for images, labels in batches:
@@ -147,7 +146,7 @@ def write(classifier: Callable, batches: Iterable, directory: str, *,
           writer = tf.io.TFRecordWriter(os.path.join(out, shard_paths[-1]))
         writer.write(_serialize(image, row, int(label)))
         count += 1
-      progress.add(1)
+      progress.update(progress.current + 1)
   finally:
     if writer is not None:
       writer.close()
@@ -160,8 +159,8 @@ def write(classifier: Callable, batches: Iterable, directory: str, *,
                    dataset=dataset, num_classes=int(num_classes),
                    num_examples=count, shards=names)
   files.write_text(os.path.join(out, METADATA), info.to_json())
-  logging.info("Cached logits of %d examples from %s in %s", count,
-               classifier_name, out)
+  progress.finish(f"Cached the logits of {count} examples from "
+                  f"{classifier_name} in {out}.")
   return info
 
 

@@ -1,5 +1,8 @@
 """Input pipelines on TFDS mock data, and the missing-dataset error."""
 
+import io
+import sys
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -84,3 +87,29 @@ def test_shapes_at_16_are_the_stored_32_images_area_resized(
   # Area resizing of 2x2 blocks is their mean.
   means = tf.nn.avg_pool2d(large, 2, 2, "VALID")
   np.testing.assert_allclose(small, means, atol=1e-5)
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_building_shapes_draws_tfds_bars_only_on_a_terminal(
+    monkeypatch, tmp_path, terminal):
+  # TFDS's tqdm bars redraw with carriage returns even into a log file.
+  from tensorflow_datasets.core.utils import tqdm_utils
+  stderr = io.StringIO()
+  stderr.isatty = lambda: terminal
+  monkeypatch.setattr(sys, "stderr", stderr)
+  bars_while_building = []
+
+  class Unprepared:
+    data_dir = str(tmp_path)
+
+    def is_prepared(self):
+      return False
+
+    def download_and_prepare(self):
+      bars_while_building.append(tqdm_utils._active)
+
+  monkeypatch.setattr(pipeline.tfds, "builder", lambda *a, **kw: Unprepared())
+  tfds.display_progress_bar(True)
+  pipeline._builder("shapes", 32, str(tmp_path))
+  assert bars_while_building == [terminal]
+  assert tqdm_utils._active  # The user's setting is restored.

@@ -20,6 +20,7 @@ on 64x64 ImageNet: give `resolution=64` for those.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from typing import Optional
 
 from absl import logging
@@ -129,11 +130,26 @@ def _builder(name: str, resolution: int, data_dir: Optional[str]):
     if not builder.is_prepared():
       logging.info("Building %s/%s in %s (generated locally, no download).",
                    shapes.NAME, config, builder.data_dir)
-      builder.download_and_prepare()
+      _prepare_without_bars_in_logs(builder)
     return builder
   builders = [tfds.builder(n, data_dir=data_dir) for n in source.tfds_names]
   prepared = [b for b in builders if b.is_prepared()]
   return prepared[0] if prepared else builders[0]
+
+
+def _prepare_without_bars_in_logs(builder) -> None:
+  """Builds; TFDS's tqdm bars are turned off while stderr is not a terminal
+  (they redraw with carriage returns even into a log file)."""
+  if sys.stderr.isatty():
+    builder.download_and_prepare()
+    return
+  from tensorflow_datasets.core.utils import tqdm_utils
+  was_on = getattr(tqdm_utils, "_active", True)
+  tfds.display_progress_bar(False)
+  try:
+    builder.download_and_prepare()
+  finally:
+    tfds.display_progress_bar(was_on)
 
 
 def enough_files(num_files: Optional[int], input_context) -> bool:

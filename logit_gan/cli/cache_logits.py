@@ -12,7 +12,8 @@ from absl import flags
 
 from logit_gan.cli import common
 
-common.define_gin_flags()
+common.define_gin_flags("shapes/robust.gin",
+                        "classifier.name = 'small_resnet'")
 flags.DEFINE_string("output_dir", None, "Where the cache is written.",
                     required=True)
 flags.DEFINE_string("dataset", "shapes", "Dataset name (see logit_gan.data).")

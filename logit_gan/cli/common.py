@@ -12,14 +12,16 @@ from absl import flags
 from logit_gan import config
 
 
-def define_gin_flags() -> None:
+def define_gin_flags(file_example: str = "robust.gin",
+                     binding_example: str = "Generator.ch = 32") -> None:
+  """--gin_file and --gin_bindings, with examples that fit the command."""
   flags.DEFINE_multi_string(
       "gin_file", [], "gin config file: a path or a name in gin_configs/ "
-      "(e.g. robust.gin). logit_gan's and compare_gan's names are accepted. "
-      "Repeatable; later files override earlier ones.")
+      f"(e.g. {file_example}). logit_gan's and compare_gan's names are "
+      "accepted. Repeatable; later files override earlier ones.")
   flags.DEFINE_multi_string(
       "gin_bindings", [], "gin binding applied after the files, e.g. "
-      "--gin_bindings='Generator.ch = 32'. Repeatable.")
+      f"--gin_bindings=\"{binding_example}\". Repeatable.")
 
 
 def parse_gin_flags() -> None:

@@ -11,7 +11,7 @@ from absl import logging
 
 from logit_gan.cli import common
 
-common.define_gin_flags()
+common.define_gin_flags("compare_gan/paper.gin")
 flags.DEFINE_integer("num_classes", 1000,
                      "Logit width n_c of the classifier being inverted.")
 

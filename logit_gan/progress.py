@@ -27,9 +27,9 @@ def format_duration(seconds: float) -> str:
 class Progress:
   """Progress of `total` steps (None: unknown) starting from `start`."""
 
-  def __init__(self, total: Optional[int], start: int = 0, *, unit: str = "step",
-               interval: float = 10.0, stream: Optional[TextIO] = None,
-               width: int = 24):
+  def __init__(self, total: Optional[int], start: int = 0, *,
+               unit: str = "step", interval: float = 10.0,
+               stream: Optional[TextIO] = None, width: int = 24):
     self.total, self.start, self.unit = total, start, unit
     self.interval, self.width = interval, width
     self.stream = stream or sys.stdout

@@ -131,7 +131,7 @@ def write(classifier: Callable, batches: Iterable, directory: str, *,
   progress = progress_lib.Progress(total_batches, unit="batch")
   shard_paths, writer, count, num_classes = [], None, 0, None
   try:
-    for images, labels in batches:
+    for batches_done, (images, labels) in enumerate(batches, 1):
       pixels = pipeline.to_uint8(images)
       logits = classify(pipeline.to_model_range(pixels)).numpy()
       if logits.ndim != 2:
@@ -146,7 +146,7 @@ def write(classifier: Callable, batches: Iterable, directory: str, *,
           writer = tf.io.TFRecordWriter(os.path.join(out, shard_paths[-1]))
         writer.write(_serialize(image, row, int(label)))
         count += 1
-      progress.update(progress.current + 1)
+      progress.update(batches_done)
   finally:
     if writer is not None:
       writer.close()

@@ -1,6 +1,7 @@
 """Classifier training end to end on mock data: files, metrics, attacks."""
 
 import json
+import re
 
 import gin
 import keras
@@ -11,6 +12,7 @@ import tensorflow_datasets as tfds
 
 from logit_gan.classifiers import training
 from logit_gan.classifiers import zoo
+from logit_gan.data import pipeline
 
 
 MOCK_EXAMPLES = 40  # Per split, under tfds.testing.mock_data.
@@ -20,8 +22,8 @@ def _train(output_dir, data_dir, *, attack=None, steps=3, eval_examples=13):
   """A tiny run on mock CIFAR-100 (eval batches of 250 hold whole splits)."""
   with tfds.testing.mock_data(num_examples=MOCK_EXAMPLES):
     return training.train(
-        output_dir, dataset_name="cifar100", resolution=32,
-        data_dir=data_dir, num_classes=100, steps=steps,
+        output_dir, dataset=pipeline.DatasetSpec("cifar100", data_dir),
+        resolution=32, num_classes=100, steps=steps,
         batch_size=8, adversarial_training=attack,
         clean_warmup_steps=1, epsilon_ramp_steps=2,
         eval_attack=training.Attack(epsilon=0.1, step_size=0.05, steps=2),
@@ -126,3 +128,19 @@ def test_train_step_trains_on_attacked_images_after_the_warmup():
     loss, _ = step(images, labels, tf.constant([0, 1]), tf.constant(strength))
     np.testing.assert_allclose(float(loss), attacked if strength else clean,
                                rtol=1e-5)
+
+
+@pytest.mark.parametrize("old,new", [
+    ("train_classifier.dataset_name = 'shapes'", "dataset.name = 'shapes'"),
+    ("train_classifier.data_dir = '/tmp/tfds'",
+     "dataset.data_dir = '/tmp/tfds'")])
+def test_old_dataset_bindings_are_refused_with_the_new_name(old, new):
+  from logit_gan import config
+  with pytest.raises(ValueError, match=f"was renamed: bind {re.escape(new)}"):
+    config.parse([], [old])
+
+
+def test_gin_names_the_dataset_of_classifier_training():
+  from logit_gan import config
+  config.parse(["shapes/classifier_robust.gin"], [])
+  assert pipeline.DatasetSpec().name == "shapes"

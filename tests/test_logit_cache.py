@@ -2,6 +2,9 @@
 
 import hashlib
 import json
+import pathlib
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -10,6 +13,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from logit_gan.data import logit_cache
+from logit_gan.data import pipeline
 
 DATASET = logit_cache.DatasetId("shapes", "test", 16)
 
@@ -182,10 +186,10 @@ def test_cache_split_over_a_pipeline_equals_fresh_logits(tmp_path,
       zoo.small_resnet(100, resolution=32, width=8), name="mini",
       input_size=32)
   with tfds.testing.mock_data(num_examples=10):
-    info = logit_cache.cache_split(classifier, str(tmp_path / "c"),
-                                   dataset_name="cifar100", split="test",
-                                   resolution=32, batch_size=4,
-                                   data_dir=str(tmp_path / "data"))
+    info = logit_cache.cache_split(
+        classifier, str(tmp_path / "c"),
+        spec=pipeline.DatasetSpec("cifar100", str(tmp_path / "data")),
+        split="test", resolution=32, batch_size=4)
   assert info.num_examples == 10 and info.classifier_name == "mini"
   assert totals == [3]  # 10 examples in batches of 4.
   images, logits, _ = next(iter(logit_cache.read(
@@ -194,3 +198,18 @@ def test_cache_split_over_a_pipeline_equals_fresh_logits(tmp_path,
       dataset=logit_cache.DatasetId("cifar100", "test", 32), batch_size=10,
       shuffle=False, repeat=False)))
   np.testing.assert_allclose(logits, classifier(images), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("flag,binding", [
+    ("--dataset=shapes", "dataset.name = 'shapes'"),
+    ("--data_dir=/tmp/tfds", "dataset.data_dir = '/tmp/tfds'")])
+def test_cache_logits_refuses_its_removed_flags_with_the_gin_binding(
+    tmp_path, flag, binding):
+  repo = pathlib.Path(__file__).resolve().parents[1]
+  ran = subprocess.run(
+      [sys.executable, str(repo / "bin" / "cache_logits"), flag,
+       f"--output_dir={tmp_path}"], capture_output=True, text=True,
+      timeout=300, cwd=repo)
+  assert ran.returncode != 0
+  assert f'--gin_bindings="{binding}"' in ran.stderr, ran.stderr[-2000:]
+  assert not list(tmp_path.iterdir())  # Nothing was cached.

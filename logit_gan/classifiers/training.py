@@ -120,10 +120,10 @@ def attack_strength(step: int, clean_warmup_steps: int,
   return min(1.0, (step - clean_warmup_steps + 1) / epsilon_ramp_steps)
 
 
-@gin.configurable("train_classifier", denylist=["output_dir"])
-def train(output_dir: str, *, dataset_name: str = "shapes",
-          resolution: int = 32, data_dir: Optional[str] = None,
-          num_classes: int = 10, architecture: str = "small_resnet",
+@gin.configurable("train_classifier", denylist=["output_dir", "dataset"])
+def train(output_dir: str, *,
+          dataset: Optional[pipeline.DatasetSpec] = None,
+          resolution: int = 32, num_classes: int = 10, architecture: str = "small_resnet",
           steps: int = 2000, batch_size: int = 128,
           learning_rate: float = 2e-3, weight_decay: float = 1e-4,
           adversarial_training: Optional[Attack] = None,
@@ -135,7 +135,9 @@ def train(output_dir: str, *, dataset_name: str = "shapes",
   Args:
     output_dir: where classifier.keras, metrics.json and operative.gin go;
       a local path or a tf.io.gfile URL (gs://).
-    dataset_name, resolution, data_dir: see `logit_gan.data.pipeline`.
+    dataset: the dataset and its TFDS directory (None: `DatasetSpec()`,
+      from gin's `dataset.name` and `dataset.data_dir`).
+    resolution: the classifier's input size.
     num_classes: the classifier's logit width.
     architecture: a trainable `zoo` model name ('small_resnet').
     steps, batch_size, learning_rate, weight_decay: AdamW with a cosine
@@ -152,6 +154,7 @@ def train(output_dir: str, *, dataset_name: str = "shapes",
       (metrics.json records how many it did use: fewer if the split is
       smaller).
   """
+  dataset = dataset or pipeline.DatasetSpec()
   tf.io.gfile.makedirs(output_dir)
   keras.utils.set_random_seed(seed)
   model = zoo.build_trainable(architecture, num_classes=num_classes,
@@ -160,9 +163,9 @@ def train(output_dir: str, *, dataset_name: str = "shapes",
   optimizer = keras.optimizers.AdamW(schedule, weight_decay=weight_decay)
   attack = adversarial_training or Attack(method="none")
   step = _train_step_fn(model, optimizer, attack)
-  train_data = pipeline.dataset(dataset_name, split="train",
+  train_data = pipeline.dataset(dataset, split="train",
                                 resolution=resolution, batch_size=batch_size,
-                                data_dir=data_dir, seed=seed)
+                                seed=seed)
   progress = progress_lib.Progress(steps)
   start = time.time()
   for i, (images, labels) in enumerate(train_data.take(steps)):
@@ -180,8 +183,8 @@ def train(output_dir: str, *, dataset_name: str = "shapes",
   zoo.save(model, os.path.join(output_dir, "classifier.keras"))
 
   test_data = lambda: pipeline.dataset(
-      dataset_name, split="test", resolution=resolution, batch_size=250,
-      data_dir=data_dir, shuffle=False, drop_remainder=False)
+      dataset, split="test", resolution=resolution, batch_size=250,
+      shuffle=False, drop_remainder=False)
   clean_accuracy, _ = evaluate(model, test_data())
   attacked_accuracy, attacked_examples = evaluate(
       model, test_data(), eval_attack, eval_examples)
@@ -192,7 +195,7 @@ def train(output_dir: str, *, dataset_name: str = "shapes",
       "eval_examples": attacked_examples,
       "adversarial_training": (dataclasses.asdict(adversarial_training)
                                if adversarial_training else None),
-      "dataset": {"name": dataset_name, "resolution": resolution},
+      "dataset": {"name": dataset.name, "resolution": resolution},
       "clean_warmup_steps": clean_warmup_steps,
       "epsilon_ramp_steps": epsilon_ramp_steps,
       "steps": steps, "batch_size": batch_size,

@@ -252,17 +252,17 @@ def read(directory: str, *, classifier_name: str,
   return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def cache_split(classifier, output_dir: str, *, dataset_name: str, split: str,
-                resolution: int, batch_size: int = 250,
-                data_dir: Optional[str] = None) -> CacheInfo:
-  """Runs a `logit_gan.classifiers.zoo.Classifier` once over a dataset split
-  and writes its logit cache to `output_dir` (bin/cache_logits)."""
-  batches = pipeline.dataset(dataset_name, split=split, resolution=resolution,
-                             batch_size=batch_size, data_dir=data_dir,
-                             shuffle=False, repeat=False,
-                             drop_remainder=False)
+def cache_split(classifier, output_dir: str, *, spec: pipeline.DatasetSpec,
+                split: str, resolution: int,
+                batch_size: int = 250) -> CacheInfo:
+  """Runs a `logit_gan.classifiers.zoo.Classifier` once over a split of the
+  dataset `spec` names and writes its logit cache to `output_dir`
+  (bin/cache_logits)."""
+  batches = pipeline.dataset(spec, split=split, resolution=resolution,
+                             batch_size=batch_size, shuffle=False,
+                             repeat=False, drop_remainder=False)
   known = int(batches.cardinality())  # TFDS splits know their size.
   return write(classifier, batches, output_dir,
                classifier_name=classifier.name,
-               dataset=DatasetId(dataset_name, split, resolution),
+               dataset=DatasetId(spec.name, split, resolution),
                total_batches=known if known >= 0 else None)

@@ -33,13 +33,16 @@ flags.DEFINE_string("data_dir", None, "Removed: use "
 
 
 def refuse_removed_flags(flag_values) -> None:
-  """Raises app.UsageError naming the gin binding of a removed flag."""
-  for name, binding in REMOVED_FLAGS.items():
-    value = flag_values[name].value
-    if value is not None:
-      raise app.UsageError(
-          f"--{name} was removed; give --gin_bindings=\"{binding} = "
-          f"'{value}'\" instead (the one spelling for every command).")
+  """Raises app.UsageError naming the gin binding of each removed flag
+  given."""
+  given = [(name, binding, flag_values[name].value)
+           for name, binding in REMOVED_FLAGS.items()
+           if flag_values[name].value is not None]
+  if given:
+    raise app.UsageError(
+        " ".join(f"--{name} was removed: give --gin_bindings=\"{binding} = "
+                 f"'{value}'\" instead." for name, binding, value in given)
+        + " (One spelling of the dataset for every command.)")
 
 
 def main(argv):

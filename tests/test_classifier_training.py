@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from logit_gan import run_dir
 from logit_gan.classifiers import training
 from logit_gan.classifiers import zoo
 from logit_gan.data import pipeline
@@ -30,6 +31,7 @@ def _train(output_dir, data_dir, *, attack=None, steps=3, eval_examples=13):
         eval_examples=eval_examples)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["none", "pgd", "fgsm"])
 def test_train_writes_classifier_metrics_and_config(tmp_path, method):
   attack = None if method == "none" else training.Attack(
@@ -44,7 +46,7 @@ def test_train_writes_classifier_metrics_and_config(tmp_path, method):
                                                      "none") == method
   classifier = zoo.load(str(tmp_path / "classifier.keras"))
   assert classifier.num_classes == 100
-  assert (tmp_path / "operative.gin").exists()
+  assert (tmp_path / run_dir.CONFIG_FILE).exists()
 
 
 def test_unknown_attack_method():
@@ -79,6 +81,7 @@ def test_attack_strength_scales_the_budget():
   assert np.max(np.abs(full - images)) > 0.1 + 1e-3
 
 
+@pytest.mark.slow
 def test_train_writes_to_a_remote_output_dir(tmp_path, monkeypatch):
   # TF's in-memory filesystem stands in for gs://; pathlib made 'ram:/...'
   # of such paths, a local directory (here under tmp_path).
@@ -90,10 +93,11 @@ def test_train_writes_to_a_remote_output_dir(tmp_path, monkeypatch):
     assert json.load(file) == metrics
   # The split is smaller than asked for: the count says what was used.
   assert metrics["eval_examples"] == MOCK_EXAMPLES
-  assert tf.io.gfile.exists(f"{output_dir}/operative.gin")
+  assert tf.io.gfile.exists(f"{output_dir}/{run_dir.CONFIG_FILE}")
   assert zoo.load(f"{output_dir}/classifier.keras").num_classes == 100
 
 
+@pytest.mark.slow
 def test_classifier_is_saved_before_the_evaluations(tmp_path, monkeypatch):
   def failing_evaluate(*args, **kwargs):
     raise RuntimeError("evaluation failed")
@@ -111,6 +115,7 @@ class _ZeroAttack(training.Attack):
     return tf.zeros_like(images)
 
 
+@pytest.mark.slow
 def test_train_step_trains_on_attacked_images_after_the_warmup():
   model = zoo.small_resnet(4, resolution=8, width=4)
   step = training._train_step_fn(model, keras.optimizers.SGD(0.1),

@@ -261,7 +261,7 @@ def dataset(spec: DatasetSpec, *, split: str = "train",
     seed += input_context.input_pipeline_id
   if shuffle:
     examples = examples.shuffle(spec.shuffle_buffer, seed=seed)
-  if repeat if repeat is not None else split == "train":
+  if split == "train" if repeat is None else repeat:
     examples = examples.repeat()
   examples = examples.map(lambda e: _prepare_example(e, resolution),
                           num_parallel_calls=tf.data.AUTOTUNE,

@@ -239,3 +239,12 @@ def test_channels_must_be_one_or_three(tmp_path):
   grey = _saved(_pixels_model(4, 1), tmp_path, "grey.keras")
   with pytest.raises(ValueError, match="'vgg16' takes RGB images"):
     keras_file.keras_file(grey, preprocessing="vgg16")
+
+
+def test_arguments_a_run_record_cannot_store_are_refused(tmp_path):
+  path = _saved(_pixels_model(4, 3), tmp_path)
+  with pytest.raises(ValueError, match=r"classifier.path = PosixPath.*"
+                     "cannot be recorded"):
+    zoo.build_classifier("keras_file", path=tmp_path / "model.keras")
+  assert zoo.build_classifier("keras_file", path=path,
+                              input_range=[0, 1]).num_classes == 48

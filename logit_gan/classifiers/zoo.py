@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 from typing import Callable, Optional
 
 import gin
@@ -90,4 +91,17 @@ def build_classifier(name: Optional[str] = None, **arguments) -> Classifier:
             f"classifier.{key}" for key in missing)
         + " (e.g. --gin_bindings=\"classifier." + missing[0]
         + " = '/path/to/model'\").")
+  _check_serialisable(name, arguments)
   return constructor(**arguments)
+
+
+def _check_serialisable(name: str, arguments: dict) -> None:
+  """A run record stores the arguments as JSON; refuse what it cannot."""
+  for key, value in arguments.items():
+    try:
+      json.dumps(value)
+    except (TypeError, ValueError):
+      raise ValueError(
+          f"classifier.{key} = {value!r} ({type(value).__name__}) cannot be "
+          f"recorded with the run: classifier {name!r} takes strings, "
+          "numbers, lists of them or None.") from None

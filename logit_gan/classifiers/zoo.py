@@ -49,6 +49,12 @@ from logit_gan.classifiers.saved_model import saved_model
 from logit_gan.classifiers.small_resnet import (  # noqa: F401
     TRAINABLE, build_trainable, small_resnet, small_resnet_classifier)
 
+__all__ = [  # The registry, and the names code uses as zoo.<name>.
+    "APPLICATIONS", "Application", "CONSTRUCTORS", "Classifier",
+    "KERAS_SUFFIX", "TRAINABLE", "WeightsNotFoundError", "build_classifier",
+    "build_trainable", "keras_application", "keras_file", "load", "save",
+    "saved_model", "small_resnet", "small_resnet_classifier"]
+
 CONSTRUCTORS: dict[str, Callable[..., Classifier]] = {
     "resnet152v2": functools.partial(keras_application, "resnet152v2"),
     "inception_v3": functools.partial(keras_application, "inception_v3"),

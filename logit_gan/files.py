@@ -43,3 +43,8 @@ def is_remote(path: str) -> bool:
   """A URL-like path (gs://, s3://, ram://, http://) rather than a local
   one."""
   return "://" in str(path)
+
+
+def expand_user(path: str) -> str:
+  """`~` expanded in a local path; a remote one (gs://) is kept as it is."""
+  return path if is_remote(path) else os.path.expanduser(path)

@@ -48,6 +48,7 @@ def _cross_entropy(classifier, images, labels):
 # keras.applications.
 
 
+@pytest.mark.slow  # Builds ResNet-152 V2 and Inception V3 (25-50 s each).
 @pytest.mark.parametrize("name,native_size", [("resnet152v2", 224),
                                               ("inception_v3", 299)])
 def test_application_logits_and_input_gradient(name, native_size):
@@ -97,6 +98,7 @@ def test_missing_weights_file(tmp_path):
     zoo.keras_application("resnet152v2", weights=str(missing))
 
 
+@pytest.mark.slow  # Builds Inception V3 three times.
 @_KERAS_SAVING_WARNING
 def test_weights_from_a_file_and_from_the_keras_cache(tmp_path, monkeypatch):
   source = zoo.keras_application("inception_v3", weights=None, input_size=75)

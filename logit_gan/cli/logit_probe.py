@@ -1,0 +1,113 @@
+"""Probes what a classifier's logits carry about each ground-truth factor of
+the `shapes` test images (logit_gan.analyses.logit_probe), prints a table
+and writes JSON.
+
+  bin/logit_probe --gin_file=shapes/robust.gin \
+      --data_dir=~/tensorflow_datasets --num_examples=6000 \
+      --probe=ridge --probe=mlp --out=analysis/probe.json
+
+The classifier comes from gin (`classifier.*`); the images from the
+`logit_gan_shapes` TFDS config (`--dataset_config`, default the one stored at
+or above --resolution), area-downsampled to --resolution (default: the
+classifier's input size), built locally when missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from absl import app
+from absl import flags
+
+from logit_gan.cli import common
+
+common.define_gin_flags("shapes/robust.gin",
+                        "classifier.name = 'small_resnet'")
+flags.DEFINE_string("out", None, "JSON file the results are written to.",
+                    required=True)
+flags.DEFINE_string("data_dir", None, "TFDS data directory.")
+flags.DEFINE_string("dataset_config", None, "logit_gan_shapes config, e.g. "
+                    "'32' or 'ood_32' (default: the stored resolution at or "
+                    "above --resolution).")
+flags.DEFINE_integer("resolution", None, "Image side the classifier sees "
+                     "(default: its input size).")
+flags.DEFINE_string("split", "test", "Dataset split.")
+flags.DEFINE_integer("num_examples", 6000, "Images probed (the first N).")
+flags.DEFINE_integer("batch_size", 250, "Classifier batch size.")
+flags.DEFINE_multi_enum("probe", ["ridge"], ["ridge", "mlp"],
+                        "Probe(s): ridge (quadratic features) and/or mlp.")
+flags.DEFINE_bool("quadratic", True, "Ridge on pairwise products too.")
+flags.DEFINE_integer("splits", 4, "Random half splits.")
+flags.DEFINE_integer("resamples", 1000, "Bootstrap resamples.")
+flags.DEFINE_float("fixed_threshold", 0.9, "Class share of a factor at or "
+                   "above which it counts as fixed by the class.")
+flags.DEFINE_integer("seed", 0, "Seeds splits, folds, MLPs, bootstrap.")
+
+
+def load_shapes(*, config, resolution, split, num_examples, data_dir):
+  """The first `num_examples` images of logit_gan_shapes/`config`'s split,
+  area-resized to `resolution`, in [-1, 1] ([N, S, S, 3] float32), their
+  labels [N] and every other stored feature as a factor (name -> [N, ...])."""
+  import numpy as np
+  import tensorflow as tf
+  import tensorflow_datasets as tfds
+  from logit_gan.data import shapes  # Registers the builder.
+  builder = tfds.builder(f"{shapes.NAME}/{config}", data_dir=data_dir)
+  if not builder.is_prepared():
+    builder.download_and_prepare()
+  data = tfds.as_numpy(builder.as_dataset(split=split).take(num_examples)
+                       .batch(1000))
+  batches = list(data)
+  examples = {key: np.concatenate([batch[key] for batch in batches])
+              for key in batches[0]}
+  images = tf.cast(examples.pop("image"), tf.float32) / 127.5 - 1.0
+  if images.shape[1] != resolution:
+    images = tf.image.resize(images, [resolution, resolution], method="area")
+  return images.numpy(), examples["label"], examples
+
+
+def _logits(classifier, images, batch_size):
+  import numpy as np
+  return np.concatenate([
+      classifier(images[start:start + batch_size]).numpy()
+      for start in range(0, len(images), batch_size)])
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  common.parse_gin_flags()
+  from logit_gan.analyses import logit_probe
+  from logit_gan.classifiers import zoo
+  flag = flags.FLAGS
+  classifier = zoo.build_classifier()
+  resolution = flag.resolution or classifier.input_size
+  from logit_gan.data import shapes
+  config = flag.dataset_config or str(shapes.stored_resolution(resolution))
+  images, labels, factors = load_shapes(
+      config=config, resolution=resolution, split=flag.split,
+      num_examples=flag.num_examples, data_dir=flag.data_dir)
+  logits = _logits(classifier, images, flag.batch_size)
+  results = {}
+  for kind in flag.probe:
+    result = logit_probe.probe(
+        logits, factors, labels, probe=kind, quadratic=flag.quadratic,
+        splits=flag.splits, resamples=flag.resamples,
+        fixed_threshold=flag.fixed_threshold, seed=flag.seed)
+    print(f"{kind} probe of {classifier.name}'s logits, {len(labels)} "
+          f"images at {resolution}x{resolution}:\n{result.table()}")
+    results[kind] = result.to_dict()
+  os.makedirs(os.path.dirname(os.path.abspath(flag.out)), exist_ok=True)
+  with open(flag.out, "w") as file:
+    json.dump({"classifier": classifier.name, "resolution": resolution,
+               "dataset_config": config, "split": flag.split,
+               "probes": results}, file, indent=1)
+
+
+def run():
+  common.run(main, __name__)
+
+
+if __name__ == "__main__":
+  run()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import io
-import inspect
 import os
 import pathlib
 import sys
@@ -16,19 +15,6 @@ from gin import config_parser
 
 from logit_gan import compat
 from logit_gan import files
-
-
-def configurable(cls):
-  """`gin.configurable` for Keras classes.
-
-  gin wraps `__init__` in a `(*args, **kwargs)` function; Keras inspects the
-  argument spec of `__init__` when it creates an object, so the original
-  signature is put back on the wrapper.
-  """
-  signature = inspect.signature(cls.__init__)
-  cls = gin.configurable(cls)
-  cls.__init__.__signature__ = signature
-  return cls
 
 
 GIN_SUFFIX = ".gin"

@@ -1,4 +1,7 @@
-"""gin: registration helpers and the one entry point that parses configs."""
+"""gin: the one entry point that parses configs, and the edge of the
+package: it imports every module with configurables (`register_configurables`),
+so only the commands (cli/), the loading of a trained run and tests import it;
+the networks take their decorator from the leaf `configurable`."""
 
 from __future__ import annotations
 

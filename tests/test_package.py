@@ -49,3 +49,26 @@ def test_cpus_are_counted_without_sched_getaffinity(monkeypatch):
   monkeypatch.delattr(os, "sched_getaffinity", raising=False)
   monkeypatch.setattr(os, "cpu_count", lambda: 3)
   assert runtime.usable_cpus() == 3
+
+
+_RUN_A_COMMAND = """
+import os, sys
+from logit_gan.cli import common
+def main(argv):
+  print(os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset"),
+        os.environ["KERAS_BACKEND"], "tensorflow" in sys.modules)
+common.run(main, common.__name__)
+"""
+
+
+def test_a_command_configures_before_tensorflow_loads():
+  """bin/ scripts import their cli module (which loads no TensorFlow) and
+  call `common.run`: its `runtime.configure()` comes first."""
+  from logit_gan import runtime
+  variables = ("KERAS_BACKEND", "TF_ENABLE_ONEDNN_OPTS")
+  env = {k: v for k, v in os.environ.items() if k not in variables}
+  result = subprocess.run([sys.executable, "-c", _RUN_A_COMMAND], env=env,
+                          capture_output=True, text=True, timeout=120,
+                          check=True)
+  onednn = "1" if runtime.usable_cpus() > 1 else "unset"
+  assert result.stdout.split() == [onednn, "tensorflow", "False"]

@@ -1,4 +1,5 @@
-# Quick start: `make demo` and `make test`. Both create (or reuse) .venv and
+# Quick start: `make demo` and `make test` (`make test-fast` leaves out the
+# tests marked slow: training, tracing a GAN step, exporting). Both create (or reuse) .venv and
 # install what they need into it; nothing else on the machine is touched.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -7,7 +8,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test bench clean
+.PHONY: demo test test-fast bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -44,8 +45,16 @@ demo: $(RUNS)/classifiers/standard/metrics.json $(RUNS)/classifiers/robust/metri
 $(RUNS)/classifiers/%/metrics.json: | $(INSTALLED)
 	$(PY) bin/train_classifier --gin_file=shapes/classifier_$*.gin --output_dir=$(RUNS)/classifiers/$*
 
+PYTEST := $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile \
+	-p no:cacheprovider --durations=10
+
 test: $(INSTALLED)
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -p no:cacheprovider --durations=10 tests
+	$(PYTEST) tests
+
+# Parameter counts, layers, losses, compat, noise, checks, imports and the
+# commands' argument errors: the tests not marked `slow` (pytest.ini).
+test-fast: $(INSTALLED)
+	$(PYTEST) -m "not slow" tests
 
 # Seconds per training iteration (XLA off and on) at the 32x32 benchmark
 # shape and the paper's 64x64 networks; see bench/train_step.py.

@@ -1,10 +1,12 @@
-"""gin: registration helpers and the one entry point that parses configs."""
+"""gin: the one entry point that parses configs, and the edge of the
+package: it imports every module with configurables (`register_configurables`),
+so only the commands (cli/), the loading of a trained run and tests import it;
+the networks take their decorator from the leaf `configurable`."""
 
 from __future__ import annotations
 
 import importlib
 import io
-import inspect
 import os
 import pathlib
 import sys
@@ -16,19 +18,6 @@ from gin import config_parser
 
 from logit_gan import compat
 from logit_gan import files
-
-
-def configurable(cls):
-  """`gin.configurable` for Keras classes.
-
-  gin wraps `__init__` in a `(*args, **kwargs)` function; Keras inspects the
-  argument spec of `__init__` when it creates an object, so the original
-  signature is put back on the wrapper.
-  """
-  signature = inspect.signature(cls.__init__)
-  cls = gin.configurable(cls)
-  cls.__init__.__signature__ = signature
-  return cls
 
 
 GIN_SUFFIX = ".gin"

@@ -36,8 +36,8 @@ import keras
 import tensorflow as tf
 
 from logit_gan import checks
-from logit_gan import config
 from logit_gan import layers
+from logit_gan.configurable import configurable
 
 CHANNEL_MULTIPLIERS = {
     16: (2, 2, 2),  # Not in compare_gan: small runs on small machines.
@@ -47,7 +47,7 @@ CHANNEL_MULTIPLIERS = {
 }
 
 
-@config.configurable
+@configurable
 class Discriminator(keras.Model):
   """D(images [B, R, R, 3] in [-1, 1], logits [B, n_c]) -> scores [B].
 

@@ -40,8 +40,8 @@ import keras
 import tensorflow as tf
 
 from logit_gan import checks
-from logit_gan import config
 from logit_gan import layers
+from logit_gan.configurable import configurable
 
 CHANNEL_MULTIPLIERS = {
     16: (4, 4, 4),  # Not in compare_gan: small runs on small machines.
@@ -59,7 +59,7 @@ def _attention_default(resolution: int) -> tuple[str, ...]:
   return tuple(f"B{i + 1}" for i, s in enumerate(sizes) if s == 64)
 
 
-@config.configurable
+@configurable
 class Generator(keras.Model):
   """G(logits [B, n_c], noise [B, z_dim]) -> images [B, R, R, 3] in [-1, 1].
 

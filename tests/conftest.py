@@ -3,10 +3,12 @@ config and fixed seeds for every test."""
 
 import os
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import logit_gan  # noqa: E402,F401  Sets TF_ENABLE_ONEDNN_OPTS as bin/ does.
+from logit_gan import runtime  # noqa: E402  Loads no TensorFlow.
+
+runtime.configure()  # As bin/ commands do, before TensorFlow loads.
+
 import gin  # noqa: E402
 import keras  # noqa: E402
 import pytest  # noqa: E402

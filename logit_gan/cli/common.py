@@ -1,5 +1,9 @@
 """What every command shares: gin flags, and an `app.run` whose --help
-lists the command's own flags."""
+lists the command's own flags.
+
+Importing a command's module loads no TensorFlow (its library imports are
+inside `main`), so that `run` can set the process's TensorFlow settings
+(`runtime.configure`) before TensorFlow loads."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Callable
 from absl import app
 from absl import flags
 
-from logit_gan import config
+from logit_gan import runtime
 
 
 def define_gin_flags(file_example: str = "robust.gin",
@@ -26,6 +30,7 @@ def define_gin_flags(file_example: str = "robust.gin",
 
 def parse_gin_flags() -> None:
   """Parses --gin_file and --gin_bindings (see `config.parse`)."""
+  from logit_gan import config  # pylint: disable=g-import-not-at-top
   config.parse(flags.FLAGS.gin_file, flags.FLAGS.gin_bindings)
 
 
@@ -39,6 +44,8 @@ def list_in_help(main_module: str, *modules: str) -> None:
 
 def run(main: Callable, command_module: str) -> None:
   """`app.run(main)` for the command whose flags live in `command_module`
-  (bin/ scripts are one-line launchers of logit_gan.cli modules)."""
+  (bin/ scripts are one-line launchers of logit_gan.cli modules), after
+  `runtime.configure()`."""
+  runtime.configure()
   list_in_help(sys.argv[0], command_module, __name__)
   app.run(main)

@@ -44,13 +44,19 @@ ORIENTATION_RANGE = (0.0, 2 * math.pi)
 STRIPE_FREQUENCY_RANGE = (2.0, 5.0)
 MIN_CONTRAST = 0.35
 
-# Ranges of the scalar factors; the centre's range also depends on the scale.
+
+
+def placement_ranges(scale_range: tuple[float, float]) -> dict:
+  """The ranges of 'scale', 'centre_x' and 'centre_y' (the centre's range
+  also depends on each example's scale)."""
+  centre = (scale_range[0] + POSITION_MARGIN,
+            1 - scale_range[0] - POSITION_MARGIN)
+  return {"scale": scale_range, "centre_x": centre, "centre_y": centre}
+
+
+# Ranges of the scalar factors.
 FACTOR_RANGES = {
-    "scale": SCALE_RANGE,
-    "centre_x": (SCALE_RANGE[0] + POSITION_MARGIN,
-                 1 - SCALE_RANGE[0] - POSITION_MARGIN),
-    "centre_y": (SCALE_RANGE[0] + POSITION_MARGIN,
-                 1 - SCALE_RANGE[0] - POSITION_MARGIN),
+    **placement_ranges(SCALE_RANGE),
     "rotation": ROTATION_RANGE,
     "brightness": BRIGHTNESS_RANGE,
     "background_orientation": ORIENTATION_RANGE,
@@ -62,7 +68,8 @@ FACTOR_NAMES = ("label", "foreground_colour", "background_kind",
                 "rotation", "brightness")
 
 
-def _uniform(rng: np.random.Generator, bounds, size) -> np.ndarray:
+def uniform(rng: np.random.Generator, bounds, size) -> np.ndarray:
+  """float32 draws, uniform in [bounds[0], bounds[1])."""
   return rng.uniform(bounds[0], bounds[1], size).astype(np.float32)
 
 
@@ -92,9 +99,9 @@ def _sample_colours(rng: np.random.Generator, kinds: np.ndarray) -> dict:
   pending = np.arange(num_examples)
   while len(pending):
     candidate = {
-        "foreground_colour": _uniform(rng, (0, 1), (len(pending), 3)),
-        "background_colours": _uniform(rng, (0, 1), (len(pending), 2, 3)),
-        "brightness": _uniform(rng, BRIGHTNESS_RANGE, len(pending)),
+        "foreground_colour": uniform(rng, (0, 1), (len(pending), 3)),
+        "background_colours": uniform(rng, (0, 1), (len(pending), 2, 3)),
+        "brightness": uniform(rng, BRIGHTNESS_RANGE, len(pending)),
     }
     flat = kinds[pending] == BACKGROUND_KINDS.index("flat")
     candidate["background_colours"][flat, 1] = (
@@ -117,19 +124,19 @@ def sample_factors(rng: np.random.Generator, num_examples: int, *,
   """
   labels = rng.permutation(np.arange(num_examples) % num_classes)
   kinds = rng.integers(0, len(BACKGROUND_KINDS), num_examples)
-  scale = _uniform(rng, SCALE_RANGE, num_examples)
+  scale = uniform(rng, SCALE_RANGE, num_examples)
   low, high = scale + POSITION_MARGIN, 1 - scale - POSITION_MARGIN
   factors = {
       "label": labels.astype(np.int64),
       "background_kind": kinds.astype(np.int64),
-      "background_orientation": _uniform(rng, ORIENTATION_RANGE, num_examples),
-      "stripe_frequency": _uniform(rng, STRIPE_FREQUENCY_RANGE, num_examples),
+      "background_orientation": uniform(rng, ORIENTATION_RANGE, num_examples),
+      "stripe_frequency": uniform(rng, STRIPE_FREQUENCY_RANGE, num_examples),
       "scale": scale,
       "centre_x": (low + (high - low) * rng.uniform(size=num_examples)
                    ).astype(np.float32),
       "centre_y": (low + (high - low) * rng.uniform(size=num_examples)
                    ).astype(np.float32),
-      "rotation": _uniform(rng, ROTATION_RANGE, num_examples),
+      "rotation": uniform(rng, ROTATION_RANGE, num_examples),
   }
   factors.update(_sample_colours(rng, kinds))
   return factors

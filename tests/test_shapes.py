@@ -9,6 +9,7 @@ import tensorflow_datasets as tfds
 
 import logit_gan.data  # noqa: F401  (registers the builder)
 from logit_gan.data import shapes
+from logit_gan.data.shapes import render as render_module
 
 SCALAR_FACTORS = ("background_orientation", "stripe_frequency", "scale",
                   "centre_x", "centre_y", "rotation", "brightness")
@@ -106,7 +107,7 @@ def test_same_seed_same_bytes_other_seed_differs(tiny_train, tmp_path):
 def test_rendering_does_not_depend_on_chunking(monkeypatch):
   factors = shapes.sample_factors(np.random.default_rng(3), 30, num_classes=10)
   whole = shapes.render_examples(32, factors)
-  monkeypatch.setattr(shapes, "_PIXELS_PER_CHUNK", 7 * 32 * 32)
+  monkeypatch.setattr(render_module, "_PIXELS_PER_CHUNK", 7 * 32 * 32)
   np.testing.assert_array_equal(shapes.render_examples(32, factors), whole)
   part = {name: values[11:17] for name, values in factors.items()}
   np.testing.assert_array_equal(shapes.render_examples(32, part),

@@ -114,3 +114,27 @@ def test_building_shapes_draws_tfds_bars_only_on_a_terminal(
   pipeline._builder("shapes", 32, str(tmp_path))
   assert bars_while_building == [terminal]
   assert tqdm_utils._active  # The user's setting is restored.
+
+
+def test_shapes_mini_reads_through_the_pipeline_with_its_100_classes(
+    tmp_path):
+  """`dataset.name = 'shapes_mini'` reads logit_gan_shapes_mini: 16x16
+  from its 16 config, the labels those the builder stored, and 32x32
+  requests from its 32 config, never from the 10-class dataset."""
+  import tensorflow_datasets as tfds
+  from logit_gan.data import shapes
+  tiny = shapes.make_mini_config(16, train_size=8, test_size=24, name="t16")
+  builder = tfds.builder(shapes.MINI_NAME, config=tiny,
+                         data_dir=str(tmp_path))
+  builder.download_and_prepare()
+  stored = [int(e["label"]) for e in tfds.as_numpy(
+      builder.as_dataset(split="test", shuffle_files=False))]
+  (tmp_path / shapes.MINI_NAME / "t16").rename(
+      tmp_path / shapes.MINI_NAME / "16")
+  images, labels = next(iter(pipeline.dataset(
+      pipeline.DatasetSpec("shapes_mini", str(tmp_path)), split="test",
+      resolution=16, batch_size=24, shuffle=False)))
+  assert images.shape == (24, 16, 16, 3)
+  np.testing.assert_array_equal(labels, stored)
+  assert len(pipeline.label_names(
+      pipeline.DatasetSpec("shapes_mini", str(tmp_path)), 16)) == 100

@@ -12,6 +12,9 @@ every command) says which:
   fashion_mnist   fashion_mnist (grey, repeated to RGB)     28    10
   shapes          logit_gan_shapes/<32|64> (built locally)  32/64 10
   shapes_ood      logit_gan_shapes/ood_<32|64>              32/64 OOD
+  shapes_mini     logit_gan_shapes_mini/<16|32> (ImageNet   16/32 100
+                  in miniature, built locally)
+  shapes_mini_ood logit_gan_shapes_mini/ood_<16|32>         16/32 OOD
 
 Images are centre-cropped to a square and resized (area averaging when
 shrinking, bilinear when enlarging) to `resolution` when their size differs.
@@ -38,7 +41,8 @@ class Source:
   native_size: Optional[int]
   splits: dict[str, str]  # Our split name -> the TFDS split.
   download_hint: str
-  shapes_config: Optional[str] = None  # For the package's own dataset.
+  shapes_config: Optional[str] = None  # For the package's own datasets:
+  shapes_mini: bool = False  # logit_gan_shapes_mini, not logit_gan_shapes.
 
 
 _TRAIN_TEST = {"train": "train", "test": "test"}
@@ -62,6 +66,11 @@ SOURCES = {
     "shapes": Source((), None, _TRAIN_TEST, "", shapes_config="{resolution}"),
     "shapes_ood": Source((), None, {"test": "test", "train": "train"}, "",
                          shapes_config="ood_{resolution}"),
+    "shapes_mini": Source((), None, _TRAIN_TEST, "",
+                          shapes_config="{resolution}", shapes_mini=True),
+    "shapes_mini_ood": Source((), None, _TRAIN_TEST, "",
+                              shapes_config="ood_{resolution}",
+                              shapes_mini=True),
 }
 
 
@@ -146,13 +155,16 @@ def _prepare_example(example: dict, resolution: int) -> tuple:
 def _builder(name: str, resolution: int, data_dir: Optional[str]):
   source = SOURCES[name]
   if source.shapes_config is not None:
-    from logit_gan.data import shapes  # Registers the builder.
+    from logit_gan.data import shapes  # Registers the builders.
+    builder_name, resolutions = (
+        (shapes.MINI_NAME, shapes.mini.RESOLUTIONS) if source.shapes_mini
+        else (shapes.NAME, shapes.RESOLUTIONS))
     config = source.shapes_config.format(
-        resolution=shapes.stored_resolution(resolution))
-    builder = tfds.builder(f"{shapes.NAME}/{config}", data_dir=data_dir)
+        resolution=shapes.stored_resolution(resolution, resolutions))
+    builder = tfds.builder(f"{builder_name}/{config}", data_dir=data_dir)
     if not builder.is_prepared():
       logging.info("Building %s/%s in %s (generated locally, no download).",
-                   shapes.NAME, config, builder.data_dir)
+                   builder_name, config, builder.data_dir)
       _prepare_without_bars_in_logs(builder)
     return builder
   builders = [tfds.builder(n, data_dir=data_dir) for n in source.tfds_names]

@@ -205,3 +205,31 @@ def test_cache_logits_refuses_its_removed_flags_with_the_gin_bindings(
   for binding in ("dataset.name = 'shapes'", "dataset.data_dir = '/tmp/tfds'"):
     assert f'--gin_bindings="{binding}"' in ran.stderr, ran.stderr[-2000:]
   assert not list(tmp_path.iterdir())  # Nothing was cached.
+
+
+def test_an_interrupted_build_is_refused_then_replaced(tmp_path):
+  """Shards without cache.json (a build killed before its end) do not load,
+  with a message that says so; the next write replaces them."""
+  directory = tmp_path / "cache"
+  write(tmp_path, tiny_classifier())
+  (directory / "cache.json").unlink()
+  (directory / "shard-00007.tfrecord").write_bytes(b"half a record")
+  with pytest.raises(FileNotFoundError, match="interrupted logit-cache build"):
+    logit_cache.read_info(str(directory))
+  info = write(tmp_path, tiny_classifier())
+  assert sorted(p.name for p in directory.iterdir()) == [
+      "cache.json", *info.shards]
+  assert logit_cache.read_info(str(directory)) == info
+
+
+def test_a_truncated_or_missing_shard_is_refused(tmp_path):
+  directory = tmp_path / "cache"
+  info = write(tmp_path, tiny_classifier())
+  shard = directory / info.shards[1]
+  shard.write_bytes(shard.read_bytes()[:-10])
+  with pytest.raises(ValueError, match=rf"{info.shards[1]} has \d+ bytes, "
+                     r"not the \d+ bytes .*damaged"):
+    logit_cache.read_info(str(directory))
+  shard.unlink()
+  with pytest.raises(ValueError, match=rf"{info.shards[1]} is missing"):
+    logit_cache.read_info(str(directory))

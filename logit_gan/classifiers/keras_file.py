@@ -34,13 +34,13 @@ KERAS_SUFFIX = ".keras"
 
 def save(model: keras.Model, path: str) -> None:
   """Writes a package-trained classifier as a Keras `.keras` file (a local
-  or remote path, e.g. gs://)."""
+  or remote path, e.g. gs://), atomically: a kill mid-save leaves the
+  previous file, or none, never a truncated one."""
   path = files.expand_user(path)
   if os.path.splitext(path)[1] != KERAS_SUFFIX:
     raise ValueError(f"Classifier path {path} must end in {KERAS_SUFFIX}.")
-  if os.path.dirname(path):
-    tf.io.gfile.makedirs(os.path.dirname(path))
-  model.save(path)
+  with files.atomic_path(path) as temporary:
+    model.save(temporary)
   logging.info("Saved classifier %s to %s.", model.name, path)
 
 

@@ -10,6 +10,11 @@ instead of running it at every step. A cache directory holds
   shard-00000.tfrecord, ... (image uint8 [R, R, 3], logits float32
                            [n_c], label int64) examples
 
+cache.json is written last, atomically, and lists each shard's size in
+bytes: a build killed midway leaves shards without cache.json, which no
+reader accepts (`read_info` says the build was interrupted) and the next
+`write` into the folder replaces; a shard truncated later is refused.
+
 Images are stored as uint8, and the logits are computed from exactly the
 stored pixels, so reading the cache gives the logits the classifier gives
 for the images read. Reading checks the classifier's fingerprint (its logits
@@ -24,6 +29,7 @@ import json
 import os
 from typing import Callable, Iterable, Optional
 
+from absl import logging
 import numpy as np
 import tensorflow as tf
 
@@ -58,6 +64,9 @@ class CacheInfo:
   num_examples: int
   shards: tuple[str, ...]
   format_version: int = FORMAT_VERSION
+  # Each shard's size in bytes; () in caches written before sizes were
+  # recorded (not checked there).
+  shard_sizes: tuple[int, ...] = ()
 
   def to_json(self) -> str:
     return json.dumps(dataclasses.asdict(self), indent=2)
@@ -67,11 +76,30 @@ class CacheInfo:
     fields = json.loads(text)
     fields["dataset"] = DatasetId(**fields["dataset"])
     fields["shards"] = tuple(fields["shards"])
+    fields["shard_sizes"] = tuple(fields.get("shard_sizes", ()))
     return cls(**fields)
 
 
 class CacheMismatchError(ValueError):
   """The cache was made by another classifier or from another dataset."""
+
+
+SHARD_PATTERN = "shard-*.tfrecord"
+
+
+def _shard_files(directory: str) -> list[str]:
+  return sorted(tf.io.gfile.glob(os.path.join(directory, SHARD_PATTERN)))
+
+
+def _remove_partial_build(directory: str) -> None:
+  """Deletes the shards an interrupted build left (no cache.json)."""
+  stale = _shard_files(directory)
+  if stale:
+    logging.warning("%s holds %d shard(s) of an interrupted logit-cache "
+                    "build (no %s); replacing them.", directory, len(stale),
+                    METADATA)
+  for path in stale:
+    tf.io.gfile.remove(path)
 
 
 def fingerprint(classifier: Callable, resolution: int) -> np.ndarray:
@@ -114,12 +142,14 @@ def write(classifier: Callable, batches: Iterable, directory: str, *,
           examples_per_shard: int = 10_000,
           total_batches: Optional[int] = None) -> CacheInfo:
   """Runs `classifier` once over `batches` of (images in [-1, 1], labels)
-  and writes the cache to `directory` (created; must not hold a cache)."""
+  and writes the cache to `directory` (created; must not hold a complete
+  cache; an interrupted build's shards are replaced)."""
   out = str(directory)  # Local or gs://: see logit_gan/files.py.
   if tf.io.gfile.exists(os.path.join(out, METADATA)):
     raise FileExistsError(f"{out} already holds a logit cache; remove it or "
                           "choose another directory.")
   tf.io.gfile.makedirs(out)
+  _remove_partial_build(out)
   classify = tf.function(classifier)
   progress = progress_lib.Progress(total_batches, unit="batch")
   shard_paths, writer, count, num_classes = [], None, 0, None
@@ -150,7 +180,10 @@ def write(classifier: Callable, batches: Iterable, directory: str, *,
                    classifier_fingerprint=np.round(fingerprint(
                        classifier, dataset.resolution), 4).tolist(),
                    dataset=dataset, num_classes=int(num_classes),
-                   num_examples=count, shards=names)
+                   num_examples=count, shards=names,
+                   shard_sizes=tuple(tf.io.gfile.stat(os.path.join(
+                       out, name)).length for name in names))
+  # Last, atomically: the cache exists for readers only from here on.
   files.write_text(os.path.join(out, METADATA), info.to_json())
   progress.finish(f"Cached the logits of {count} examples from "
                   f"{classifier_name} in {out}.")
@@ -158,8 +191,14 @@ def write(classifier: Callable, batches: Iterable, directory: str, *,
 
 
 def read_info(directory: str) -> CacheInfo:
+  """The cache's metadata, after checking that its shards are whole."""
   path = os.path.join(directory, METADATA)
   if not tf.io.gfile.exists(path):
+    if tf.io.gfile.isdir(directory) and _shard_files(directory):
+      raise FileNotFoundError(
+          f"{directory} holds an interrupted logit-cache build (shards but "
+          f"no {METADATA}); run bin/cache_logits (or bin/train) again to "
+          "rebuild it there.")
     raise FileNotFoundError(
         f"No logit cache in {directory} ({METADATA} is missing). Make one "
         "with logit_gan.data.logit_cache.write (bin/cache_logits).")
@@ -173,7 +212,23 @@ def read_info(directory: str) -> CacheInfo:
         f"{path} is a version-{info.format_version} logit cache; this "
         f"version of logit_gan reads version {FORMAT_VERSION} only. Delete "
         f"{directory} and rebuild it with bin/cache_logits.")
+  _check_shards(directory, info)
   return info
+
+
+def _check_shards(directory: str, info: CacheInfo) -> None:
+  """Raises ValueError naming a shard that is missing or not the size
+  cache.json records (truncated)."""
+  for name, size in zip(info.shards, info.shard_sizes):
+    shard = os.path.join(directory, name)
+    actual = (tf.io.gfile.stat(shard).length
+              if tf.io.gfile.exists(shard) else None)
+    if actual != size:
+      found = "is missing" if actual is None else f"has {actual} bytes"
+      raise ValueError(
+          f"Logit-cache shard {shard} {found}, not the {size} bytes "
+          f"{METADATA} records: the cache is damaged. Delete {directory} "
+          "and rebuild it with bin/cache_logits.")
 
 
 def check(info: CacheInfo, *, classifier_name: str,

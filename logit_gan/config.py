@@ -6,10 +6,13 @@ the networks take their decorator from the leaf `configurable`."""
 from __future__ import annotations
 
 import importlib
+import inspect
 import io
 import os
 import pathlib
 import sys
+import tokenize
+import typing
 from typing import Any, Optional, Sequence
 
 from absl import logging
@@ -45,7 +48,17 @@ def find_gin_file(name: str, relative_to: Optional[pathlib.Path] = None
   raise FileNotFoundError(
       f"gin file {name!r} not found; looked at "
       + ", ".join(str(c) for c in candidates)
-      + ". Pass a path, or a name relative to gin_configs/ (e.g. robust.gin).")
+      + ". Pass a path, or a name relative to gin_configs/: "
+      + ", ".join(known_gin_files()) + ".")
+
+
+def known_gin_files() -> list[str]:
+  """The gin files in gin_configs/, as names `find_gin_file` resolves
+  (`shapes/robust.gin`)."""
+  names = {str(path.relative_to(folder))
+           for folder in gin_search_path() if folder.is_dir()
+           for path in folder.rglob("*" + GIN_SUFFIX)}
+  return sorted(names)
 
 
 class _Delegate(gin.config.ParserDelegate):
@@ -83,13 +96,67 @@ def _bind(key: str, value: Any, where: str) -> None:
     gin.bind_parameter(key, value)
   except ValueError as error:
     raise ValueError(f"{where}: {error}") from None
+  _check_type(key, value, where)
+
+
+# Parameter types checked when a value is bound (not when the configurable
+# is finally called, deep inside a run): what each accepts.
+_SIMPLE_TYPES = {int: (int,), float: (int, float), str: (str,),
+                 bool: (bool,)}
+
+
+def _declared_type(key: str) -> Any:
+  """The type hint of the parameter `key` names, or None if unknown."""
+  parsed = gin.config.ParsedBindingKey.parse(key)
+  function = gin.config._REGISTRY.get_match(  # pylint: disable=protected-access
+      parsed.given_selector).wrapped
+  if inspect.isclass(function):
+    function = function.__init__
+  try:
+    return typing.get_type_hints(function).get(parsed.arg_name)
+  except Exception:  # pylint: disable=broad-except  Unresolvable hints.
+    return None
+
+
+def _check_type(key: str, value: Any, where: str) -> None:
+  """Raises ValueError if a literal `value` cannot be of the parameter's
+  declared type (int, float, str, bool, or Optional of one)."""
+  if not isinstance(value, (int, float, str, type(None))):
+    return  # A reference, macro or container: gin checks it when called.
+  declared = _declared_type(key)
+  arguments = typing.get_args(declared)
+  optional = typing.get_origin(declared) is typing.Union and type(None) in (
+      arguments)
+  if optional:
+    rest = [a for a in arguments if a is not type(None)]
+    declared = rest[0] if len(rest) == 1 else None
+  accepted = _SIMPLE_TYPES.get(declared)
+  if accepted is None or (value is None and optional):
+    return
+  wrong_bool = isinstance(value, bool) and declared is not bool
+  if wrong_bool or not isinstance(value, accepted):
+    expected = declared.__name__ + (" or None" if optional else "")
+    raise ValueError(f"{where}: {key} = {value!r}: expected {expected}, got "
+                     f"{type(value).__name__}.")
+
+
+def _statements(parser: config_parser.ConfigParser, source: str):
+  """The parser's statements, one at a time (an `import` runs before the
+  next statement is parsed); an unclosed bracket as a SyntaxError naming
+  `source`, as gin reports its other syntax errors."""
+  try:
+    yield from parser
+  except tokenize.TokenError as error:
+    message, (line, column) = error.args
+    raise SyntaxError(f"{message} (an unclosed bracket or quote?)",
+                      (source, line, column, None)) from None
 
 
 def _apply(text: str, source: str, base_dir: Optional[pathlib.Path]) -> None:
   stream = io.StringIO(text)
   stream.name = source  # gin's syntax errors then name the file, not <string>.
-  parser = config_parser.ConfigParser(stream, _Delegate())
-  for statement in parser:
+  for statement in _statements(
+      config_parser.ConfigParser(stream, _Delegate()), source):
     if isinstance(statement, config_parser.IncludeStatement):
       path = find_gin_file(statement.filename, base_dir)
       _apply(path.read_text(), str(path), path.parent)

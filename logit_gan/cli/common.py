@@ -42,10 +42,65 @@ def list_in_help(main_module: str, *modules: str) -> None:
       flags.FLAGS.register_key_flag_for_module(main_module, flag)
 
 
+flags.DEFINE_bool("debug", False, "Show the Python traceback of an error "
+                  "in what was given (a path, an image, a gin binding) "
+                  "instead of its one-line message.")
+
+# A user's mistake (a path, a file's content, a gin binding, a dataset
+# name) reaches the command as one of these, with a message that names it;
+# the library's own (DatasetNotFoundError, CheckpointMismatchError,
+# CacheMismatchError, WeightsNotFoundError) subclass them. Anything else is
+# a bug and keeps its traceback. gin reports a gin file's syntax errors as
+# SyntaxError.
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError,
+               NotADirectoryError, IsADirectoryError, PermissionError,
+               SyntaxError)
+USAGE_EXIT_CODE = 2
+# gin adds this line to an error raised inside a configurable called with
+# a bound value; such a TypeError is a bad binding, reported the same way.
+_GIN_CALL_NOTE = "In call to configurable"
+
+
+# tf.errors raised by tf.io.gfile for a path (by name: importing this
+# module loads no TensorFlow).
+_TENSORFLOW_PATH_ERRORS = ("NotFoundError", "PermissionDeniedError")
+
+
+def is_user_error(error: BaseException) -> bool:
+  """A mistake in what the user gave, not a bug (`USER_ERRORS`)."""
+  kind = type(error)
+  return (isinstance(error, USER_ERRORS)
+          or (isinstance(error, TypeError) and _GIN_CALL_NOTE in str(error))
+          or (kind.__module__.startswith("tensorflow")
+              and kind.__name__ in _TENSORFLOW_PATH_ERRORS))
+
+
+def one_line(error: BaseException) -> str:
+  """`error`'s message on one line (gin's and TensorFlow's span several)."""
+  return " ".join(str(error).split()) or type(error).__name__
+
+
+def report_user_errors(main: Callable) -> Callable:
+  """`main`, but a user error ends the command with `error: <message>` on
+  stderr and exit code 2 (unless --debug): the traceback is for bugs."""
+
+  def main_reporting_user_errors(argv):
+    try:
+      return main(argv)
+    except Exception as error:  # pylint: disable=broad-except
+      if flags.FLAGS["debug"].value or not is_user_error(error):
+        raise
+      print(f"error: {one_line(error)}", file=sys.stderr)
+      return USAGE_EXIT_CODE
+
+  return main_reporting_user_errors
+
+
 def run(main: Callable, command_module: str) -> None:
   """`app.run(main)` for the command whose flags live in `command_module`
   (bin/ scripts are one-line launchers of logit_gan.cli modules), after
-  `runtime.configure()`."""
+  `runtime.configure()`; user errors are reported as one line
+  (`report_user_errors`)."""
   runtime.configure()
   list_in_help(sys.argv[0], command_module, __name__)
-  app.run(main)
+  app.run(report_user_errors(main))

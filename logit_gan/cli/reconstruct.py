@@ -3,7 +3,10 @@
   bin/reconstruct --export_dir=exports/shapes_robust/1 \
       --images a.png b.jpg --num_samples=4 --out=grid.png
 
-Each image (PNG, JPEG, GIF or BMP; any size) is centre-cropped to a square
+--images takes files and folders: a folder's images are read in name
+order, and its other files are skipped with a note. Each image (PNG,
+JPEG, GIF or BMP; any size, mode and bit depth: greyscale, RGBA and
+16-bit images are made 8-bit RGB) is centre-cropped to a square
 and resized to the model's resolution (area averaging when shrinking,
 bilinear when enlarging), classified by the bundled classifier, and
 reconstructed from its logits with --num_samples noise draws (seeds
@@ -16,6 +19,7 @@ folder of versions (the highest is used).
 from __future__ import annotations
 
 import os
+import sys
 
 from absl import app
 from absl import flags
@@ -24,8 +28,9 @@ from logit_gan.cli import common
 
 flags.DEFINE_string("export_dir", None, "A bin/export version folder, or "
                     "the folder holding versions.", required=True)
-flags.DEFINE_multi_string("images", None, "Image files; repeat the flag or "
-                          "list them after --images.", required=True)
+flags.DEFINE_multi_string("images", None, "Image files or folders of "
+                          "images; repeat the flag or list them after "
+                          "--images.", required=True)
 flags.DEFINE_integer("num_samples", 4, "Reconstructions per image.")
 flags.DEFINE_integer("seed", 0, "Seed of the first noise sample.")
 flags.DEFINE_string("out", "reconstructions.png", "The grid PNG written.")
@@ -49,23 +54,6 @@ def version_dir(export_dir: str) -> str:
   return saved[-1][1]
 
 
-def read_image(path: str, resolution: int):
-  """uint8 [R, R, 3]: the file centre-cropped and resized."""
-  import tensorflow as tf
-  from logit_gan import files
-  from logit_gan.data import pipeline
-  if not files.is_file(path):
-    raise FileNotFoundError(f"No image file {path}.")
-  try:
-    image = tf.io.decode_image(tf.io.read_file(path), channels=3,
-                               expand_animations=False)
-  except tf.errors.InvalidArgumentError as error:
-    raise ValueError(f"{path} is not a PNG, JPEG, GIF or BMP image "
-                     f"({error.message.splitlines()[0]}).") from None
-  image = pipeline.square_resize(tf.cast(image, tf.float32), resolution)
-  return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
-
-
 def reconstruct_files(model, paths, *, resolution: int, num_samples: int,
                       seed: int):
   """(originals uint8 [N, R, R, 3], list of num_samples reconstructions
@@ -75,7 +63,8 @@ def reconstruct_files(model, paths, *, resolution: int, num_samples: int,
     raise ValueError("This export has no classifier, so it cannot read "
                      "pixels; export again with bin/export "
                      "--with_classifier.")
-  originals = tf.stack([read_image(p, resolution) for p in paths])
+  from logit_gan import image_files
+  originals = tf.stack([image_files.read(p, resolution) for p in paths])
   result = model.signatures["reconstruct"](images=originals)
   logits = result["logits"]
   samples = []
@@ -88,9 +77,12 @@ def reconstruct_files(model, paths, *, resolution: int, num_samples: int,
 
 def main(argv):
   flag = flags.FLAGS
-  paths = list(flag.images) + list(argv[1:])  # --images a.png b.jpg
   if flag.num_samples < 1:
     raise app.UsageError("--num_samples must be at least 1.")
+  from logit_gan import image_files
+  paths = image_files.expand_folders(
+      list(flag.images) + list(argv[1:]),  # --images a.png b.jpg
+      note=lambda text: print(text, file=sys.stderr))
   import tensorflow as tf
   from logit_gan import evaluation
   from logit_gan.data import pipeline

@@ -1,0 +1,158 @@
+"""A user's mistake at the command line is one line `error: ...` and exit
+code 2, not a traceback: gin, paths, image files (docs/reliability.md)."""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+from absl.testing import flagsaver
+import gin
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from logit_gan import config
+from logit_gan import image_files
+from logit_gan.cli import common
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def failing(error):
+  def main(argv):
+    raise error
+  return main
+
+
+@pytest.mark.parametrize("error", [
+    ValueError("gin line 3:\n  bad value"), FileNotFoundError("No file x"),
+    TypeError("'<=' not supported\n  In call to configurable 'train' (...)"),
+    tf.errors.NotFoundError(None, None, "gs://b/x not found")])
+def test_user_errors_are_one_line_and_exit_code_2(error, capsys):
+  assert common.report_user_errors(failing(error))(["cmd"]) == 2
+  printed = capsys.readouterr().err
+  assert printed.startswith("error: ") and printed.count("\n") == 1
+  assert " ".join(str(error).split()) in printed
+
+
+def test_bugs_and_debug_keep_the_traceback():
+  with pytest.raises(KeyError):
+    common.report_user_errors(failing(KeyError("bug")))(["cmd"])
+  with pytest.raises(TypeError):  # Not raised through a gin binding.
+    common.report_user_errors(failing(TypeError("bug")))(["cmd"])
+  with flagsaver.flagsaver(debug=True):
+    with pytest.raises(ValueError):
+      common.report_user_errors(failing(ValueError("x")))(["cmd"])
+
+
+@pytest.mark.parametrize("binding, message", [
+    ("Generatorr.ch = 8", "No configurable matching 'Generatorr'"),
+    ("Generator.chh = 8", "doesn't have a parameter named 'chh'"),
+    ("train_classifier.steps = 'many'",
+     "train_classifier.steps = 'many': expected int, got str"),
+    ("train.training_steps = 2.5", "expected int, got float"),
+    ("GAN.fresh_generator_batch = 1", "expected bool, got int"),
+    ("dataset.name = 3", "expected str, got int"),
+    ("eval/Attack.steps = 2.0", "eval/Attack.steps = 2.0: expected int")])
+def test_bad_gin_bindings_are_value_errors_naming_them(binding, message):
+  with pytest.raises(ValueError, match="--gin_bindings.*" + message.replace(
+      ".", r"\.")):
+    config.parse([], [binding])
+
+
+@pytest.mark.parametrize("binding", ["Generator.ch = [1", "Generator.ch == 1"])
+def test_gin_syntax_errors_name_the_source(binding, capsys):
+  with pytest.raises(SyntaxError) as raised:
+    config.parse([], [binding])
+  assert raised.value.filename == "--gin_bindings"
+  assert common.report_user_errors(failing(raised.value))(["cmd"]) == 2
+  assert "--gin_bindings" in capsys.readouterr().err
+
+
+def test_good_values_of_the_declared_types_bind():
+  config.parse([], ["Attack.epsilon = 1", "dataset.data_dir = None",
+                    "train.training_steps = 3", "dataset.name = 'shapes'"])
+  assert gin.query_parameter("Attack.epsilon") == 1
+
+
+def test_a_missing_gin_file_lists_the_known_ones():
+  with pytest.raises(FileNotFoundError) as raised:
+    config.parse(["robustt.gin"])
+  for known in ("robust.gin", "shapes/robust.gin", "tiny.gin"):
+    assert known in str(raised.value)
+
+
+def write_png(path, pixels):
+  path.write_bytes(tf.io.encode_png(pixels).numpy())
+  return str(path)
+
+
+def test_image_files_of_any_mode_size_and_depth_are_read(tmp_path):
+  """RGBA, 16-bit greyscale, 1x1 and 4000x3000 images all become uint8
+  [R, R, 3]; the large one is centre-cropped (its black side bands cut)."""
+  photo = np.full([3000, 4000, 3], 255, np.uint8)
+  photo[:, :500] = photo[:, -500:] = 0  # Outside the centre square.
+  cases = {"rgba.png": (np.full([5, 7, 4], 200, np.uint8), 200),
+           "grey16.png": (np.full([6, 6, 1], 65535, np.uint16), 255),
+           "one.png": (np.full([1, 1, 3], 9, np.uint8), 9),
+           "photo.png": (photo, 255)}
+  for name, (pixels, value) in cases.items():
+    image = image_files.read(write_png(tmp_path / name, pixels), 16)
+    assert image.dtype == tf.uint8 and image.shape == (16, 16, 3), name
+    assert np.all(image.numpy() == value), name
+
+
+def test_unreadable_image_files_are_value_errors_naming_them(tmp_path):
+  (tmp_path / "text.png").write_text("not an image")
+  whole = tf.io.encode_png(np.zeros([64, 64, 3], np.uint8)).numpy()
+  (tmp_path / "truncated.png").write_bytes(whole[:len(whole) // 2])
+  jpeg = tf.io.encode_jpeg(np.zeros([50, 80, 3], np.uint8)).numpy()
+  (tmp_path / "corrupt.jpg").write_bytes(jpeg[:200])
+  for name in ("text.png", "truncated.png", "corrupt.jpg"):
+    path = str(tmp_path / name)
+    with pytest.raises(ValueError, match=f"^{path} is not a readable PNG"):
+      image_files.read(path, 16)
+  with pytest.raises(FileNotFoundError, match="No image file"):
+    image_files.read(str(tmp_path / "missing.png"), 16)
+
+
+def test_a_folder_gives_its_images_in_name_order(tmp_path):
+  for name in ("b.png", "a.JPG", "c.gif"):
+    (tmp_path / name).write_bytes(b"")
+  (tmp_path / "notes.txt").write_text("")
+  (tmp_path / "sub.png").mkdir()
+  notes = []
+  paths = image_files.expand_folders([str(tmp_path), "x.png"],
+                                     note=notes.append)
+  assert [os.path.basename(p) for p in paths] == [
+      "a.JPG", "b.png", "c.gif", "x.png"]
+  assert len(notes) == 1 and "notes.txt, sub.png" in notes[0]
+  (tmp_path / "empty").mkdir()
+  with pytest.raises(FileNotFoundError, match="No image files"):
+    image_files.expand_folders([str(tmp_path / "empty")])
+
+
+def run_command(command, *args, cwd):
+  return subprocess.run([sys.executable, str(REPO / "bin" / command), *args],
+                        capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+@pytest.mark.slow  # Two subprocesses importing TensorFlow.
+def test_commands_report_user_errors_as_one_line(tmp_path):
+  ran = run_command("train_classifier", "--gin_file=shapes/classifier_robust",
+                    "--gin_bindings=train_classifier.steps = 'many'",
+                    f"--output_dir={tmp_path / 'out'}", cwd=tmp_path)
+  assert ran.returncode == 2, ran.stderr[-3000:]
+  assert ran.stderr.splitlines()[-1] == (
+      "error: --gin_bindings:1: train_classifier.steps = 'many': expected "
+      "int, got str.")
+  assert "Traceback" not in ran.stderr
+  assert not (tmp_path / "out").exists()  # Nothing written.
+  ran = run_command("reconstruct", f"--export_dir={tmp_path / 'none'}",
+                    f"--images={tmp_path}", cwd=tmp_path)
+  assert ran.returncode == 2, ran.stderr[-3000:]
+  assert ran.stderr.splitlines()[-1] == (
+      f"error: No image files (.png, .jpg, .jpeg, .gif, .bmp) in the folder "
+      f"{tmp_path}.")
+  assert "Traceback" not in ran.stderr

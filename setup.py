@@ -41,7 +41,7 @@ setuptools.setup(
         "tensorboard>=2.21,<2.22",
         "numpy>=1.26",
     ],
-    extras_require={"test": ["pytest>=8", "pytest-xdist>=3.5"]},
+    extras_require={"test": ["pytest>=8", "pytest-xdist>=3.5", "hypothesis>=6"]},
     entry_points={"console_scripts": [
         f"logit_gan_{name}={target}" for name, target in CONSOLE_SCRIPTS.items()
     ]},

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import os
 from typing import Optional, Sequence
 
 from absl import logging
@@ -22,11 +21,12 @@ import tensorflow as tf
 from logit_gan import config
 from logit_gan import files
 from logit_gan import gan as gan_lib
+from logit_gan import run_dir
 from logit_gan import trainer
 from logit_gan.classifiers import zoo
 from logit_gan.data import pipeline
-
-CONFIG_FILE = "operative_config.gin"
+from logit_gan.discriminator import Discriminator
+from logit_gan.generator import Generator
 
 
 @dataclasses.dataclass
@@ -48,50 +48,29 @@ def _train_setting(name: str):
     return inspect.signature(trainer.train).parameters[name].default
 
 
-def _checkpoint_path(model_dir: str,
-                     checkpoint: Optional[str]) -> str:
-  if checkpoint:
-    if not tf.io.gfile.exists(f"{checkpoint}.index"):
-      raise FileNotFoundError(
-          f"No checkpoint {checkpoint} (its {checkpoint}.index is missing); "
-          f"name one of {model_dir}/ckpt-N, or leave the checkpoint out for "
-          "the latest.")
-    return checkpoint
-  latest = tf.train.latest_checkpoint(model_dir)
-  if latest is None:
-    raise FileNotFoundError(
-        f"{model_dir} holds no checkpoint. Train first: bin/train "
-        f"--gin_file=... --model_dir={model_dir}")
-  return latest
-
-
 def load(model_dir: str, *, checkpoint: Optional[str] = None,
          gin_bindings: Sequence[str] = ()) -> Trained:
   """Restores the run in `model_dir` (its latest checkpoint, or
   `checkpoint`); `gin_bindings` override its config (e.g. a classifier path
   that moved). Replaces the process's gin config with the run's."""
   model_dir = str(model_dir)  # Local or gs://: see files.py.
-  config_file = os.path.join(model_dir, CONFIG_FILE)
+  config_file = run_dir.path(model_dir, run_dir.CONFIG_FILE)
   if not tf.io.gfile.exists(config_file):
     raise FileNotFoundError(
         f"{config_file} is missing: {model_dir} is not a bin/train model_dir "
         "(bin/train writes its config there when training starts).")
-  path = _checkpoint_path(model_dir, checkpoint)
   gin.clear_config()
   config.parse([config_file], gin_bindings)
   seed = _train_setting("seed")
   keras.utils.set_random_seed(seed)  # As the trainer: same random classifier.
   classifier = zoo.build_classifier()
-  model = gan_lib.LogitGAN(classifier.num_classes, classifier, seed=seed)
+  model = gan_lib.LogitGAN(classifier.num_classes, classifier,
+                           generator=Generator(),
+                           discriminator=Discriminator(), seed=seed)
   gin_config = tf.Variable("", trainable=False)
-  restored = model.checkpoint(gin_config=gin_config)
-  try:
-    restored.restore(path).expect_partial().assert_existing_objects_matched()
-  except (AssertionError, ValueError, tf.errors.OpError) as error:
-    raise trainer.CheckpointMismatchError(
-        f"{path} does not fit the model {config_file} describes: "
-        f"{str(error).splitlines()[0][:300]}. Was {CONFIG_FILE} edited, or "
-        "do --gin_bindings change the architecture?") from None
+  path = run_dir.restore_or_init(model.checkpoint(gin_config=gin_config),
+                                 model_dir, checkpoint_path=checkpoint,
+                                 partial=True)
   step = int(model.step.numpy())
   standing_logits = trainer.standing_statistics_logits(
       classifier, resolution=model.resolution,

@@ -25,7 +25,6 @@ be local or a gs:// bucket (files.py).
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Optional
@@ -37,19 +36,16 @@ import numpy as np
 import tensorflow as tf
 
 from logit_gan import evaluation
-from logit_gan import files
 from logit_gan import gan as gan_lib
 from logit_gan import progress as progress_lib
+from logit_gan import run_dir
 from logit_gan.classifiers import zoo
 from logit_gan.data import logit_cache
 from logit_gan.data import pipeline
+from logit_gan.discriminator import Discriminator
 from logit_gan.generator import Generator
 
 STRATEGIES = ("default", "one_device", "mirrored", "multi_worker", "tpu")
-
-
-class CheckpointMismatchError(ValueError):
-  """The model_dir holds a checkpoint of another architecture."""
 
 
 def make_strategy(name: str = "default", tpu: Optional[str] = None
@@ -133,8 +129,8 @@ def _build_logit_cache(classifier, resolution: int, cache_dir: str,
         f"No logit cache in {cache_dir}. In multi-worker training build it "
         "before starting the workers: bin/cache_logits --gin_file=... "
         f"--split=train --resolution={resolution} --output_dir={cache_dir}")
-  print(f"Caching {classifier.name}'s logits of the training split in "
-        f"{cache_dir} (once; later runs read them).")
+  logging.info("Caching %s's logits of the training split in %s (once; "
+               "later runs read them).", classifier.name, cache_dir)
   logit_cache.cache_split(classifier, cache_dir, dataset_name=dataset_name(),
                           split="train", resolution=resolution,
                           data_dir=data_dir())
@@ -226,26 +222,6 @@ def _checkpoint_dir(model_dir: str, strategy) -> str:
   return os.path.join(model_dir, f".worker{task}_scratch")
 
 
-def _restore(checkpoint, model_dir) -> tuple[int, Optional[str]]:
-  """Restores the latest checkpoint in model_dir; returns its step and
-  path (0 and None without one). Every worker reads the chief's: a
-  worker's scratch copies are deleted when a run ends, and all workers
-  must resume from the same step."""
-  latest = tf.train.latest_checkpoint(model_dir)
-  if latest is None:
-    logging.info("No checkpoint in %s; starting from step 0.", model_dir)
-    return 0, None
-  try:
-    checkpoint.restore(latest).assert_existing_objects_matched()
-  except (ValueError, AssertionError, tf.errors.OpError) as error:
-    raise CheckpointMismatchError(
-        f"{model_dir} holds a checkpoint ({latest}) that does not fit this "
-        f"model: {str(error).splitlines()[0][:300]}. Use a new --model_dir, "
-        f"or the config it was trained with ({model_dir}/operative_config"
-        ".gin).") from None
-  return int(checkpoint.gan_step.numpy()), latest
-
-
 @gin.configurable("train", denylist=["model_dir", "strategy"])
 def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
           *, batch_size: int = 2048, training_steps: int = 250_000,
@@ -306,7 +282,8 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
   with strategy.scope():
     model = gan_lib.LogitGAN(classifier.num_classes,
                              None if logit_cache_dir else classifier,
-                             seed=seed)
+                             generator=Generator(),
+                             discriminator=Discriminator(), seed=seed)
   iterator = iter(_training_input(
       strategy, batch_size=batch_size,
       batches_per_step=model.batches_per_step,
@@ -320,22 +297,18 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
       checkpoint, _checkpoint_dir(model_dir, strategy),
       max_to_keep=keep_checkpoint_max, step_counter=model.step,
       checkpoint_interval=None)
-  start, resumed_from = _restore(checkpoint, model_dir)
-  if resumed_from is None:
-    manager.save(checkpoint_number=0)  # The initial state, to return to.
-  elif start:
+  resumed_from = run_dir.restore_or_init(checkpoint, model_dir,
+                                         manager=manager)
+  start = int(model.step.numpy())
+  if resumed_from and start:
     logging.info("Resuming from %s at step %d.", resumed_from, start)
-    print(f"Resuming from {resumed_from} at step {start}.")
   changed = model.use_configured_learning_rates()
   for binding, (restored, rate) in changed.items():
-    message = (f"{binding} = {rate:g}; the checkpoint had trained at "
-               f"{restored:g}. Continuing at {rate:g}.")
-    logging.info(message)
-    print(message)
+    logging.info("%s = %g; the checkpoint had trained at %g. Continuing at "
+                 "%g.", binding, rate, restored, rate)
   chief = _is_chief(strategy)
   if chief:
-    files.write_text(os.path.join(model_dir, "operative_config.gin"),
-                     config_text)
+    run_dir.write_config(model_dir, config_text)
   writer = (tf.summary.create_file_writer(str(model_dir)) if chief
             else tf.summary.create_noop_writer())
 
@@ -360,7 +333,7 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
                      write_files=chief)
 
   # Evaluations after the restored checkpoint are about to be redone.
-  history = [entry for entry in _read_history(model_dir)
+  history = [entry for entry in run_dir.read_metrics(model_dir) or []
              if entry["step"] <= start]
   bar = progress_lib.Progress(training_steps, start)
   step = start
@@ -415,8 +388,7 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
       logging.info("Step %d: class agreement %.4f (%d test images).", step,
                    result["class_agreement"], eval_examples)
       if chief:
-        files.write_text(os.path.join(model_dir, "metrics.json"),
-                         json.dumps(history, indent=2))
+        run_dir.write_metrics(model_dir, history)
     bar.update(step, shown, force=step % eval_every_steps == 0)
   writer.flush()
   final = history[-1] if history else {}
@@ -426,7 +398,7 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
              f"{final.get('class_agreement', float('nan')):.4f} "
              f"({eval_examples} test images); checkpoints and summaries in "
              f"{model_dir}; originals beside reconstructions in "
-             f"{os.path.join(model_dir, 'reconstructions.png')}.")
+             f"{run_dir.path(model_dir, run_dir.RECONSTRUCTIONS_FILE)}.")
   _cleanup_scratch(model_dir, strategy)
   return {**metrics, **final, "step": step}
 
@@ -458,12 +430,6 @@ def _latest_step(manager) -> int:
   return int(latest.rsplit("-", 1)[-1]) if latest else 0
 
 
-def _read_history(model_dir: str) -> list:
-  path = os.path.join(model_dir, "metrics.json")
-  return (json.loads(files.read_text(path)) if tf.io.gfile.exists(path)
-          else [])
-
-
 def _cleanup_scratch(model_dir, strategy) -> None:
   scratch = _checkpoint_dir(model_dir, strategy)
   # A run resumed at its last step saves nothing, so may have no scratch.
@@ -489,6 +455,6 @@ def _evaluate(model, classifier, images, logits, step, model_dir, writer, *,
     tf.summary.scalar("eval/class_agreement", agreement)
     tf.summary.image("eval/originals_and_reconstructions", grid[None])
   if write_files:
-    evaluation.write_png(grid,
-                         os.path.join(model_dir, "reconstructions.png"))
+    evaluation.write_png(
+        grid, run_dir.path(model_dir, run_dir.RECONSTRUCTIONS_FILE))
   return {"step": step, "class_agreement": agreement}

@@ -3,6 +3,7 @@ config, the logit cache, and the errors that must come before training
 (steps, checkpoints and resuming: test_trainer_checkpoints.py)."""
 
 import json
+import logging
 import pathlib
 
 import gin
@@ -130,7 +131,7 @@ def test_training_reads_a_logit_cache_of_its_classifier(tmp_path, data_dir,
            "train.seed": "9"})
 
 
-def test_resuming_a_distributed_run_in_a_bucket(data_dir, capsys):
+def test_resuming_a_distributed_run_in_a_bucket(data_dir, caplog):
   """A TPU-style run: a tf.distribute strategy (OneDeviceStrategy, whose
   iterator type Mirrored and TPU share) and a model_dir URL (gs:// there;
   TF's in-memory ram:// here).
@@ -152,9 +153,10 @@ def test_resuming_a_distributed_run_in_a_bucket(data_dir, capsys):
   assert [entry["step"] for entry in history] == [1]
   stale = {**history[0], "step": 2, "class_agreement": -1.0}
   files.write_text(metrics_file, json.dumps(history + [stale]))
+  caplog.set_level(logging.INFO)
   run(model_dir, data_dir, strategy=strategy,
       **{"GAN.g_lr": "3e-5", "GAN.d_lr": "7e-5"})
-  out = capsys.readouterr().out
+  out = caplog.text  # The trainer logs through absl.
   assert "Resuming from ram://logit_gan_tests/model_dir/ckpt-1 at step 1." \
       in out
   assert "GAN.g_lr = 3e-05; the checkpoint had trained at" in out

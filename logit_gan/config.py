@@ -118,11 +118,21 @@ def _apply(text: str, source: str, base_dir: Optional[pathlib.Path]) -> None:
       raise ValueError(f"{source}: unsupported gin statement {statement}.")
 
 
+# Old binding names, refused with the one that replaced each (one spelling
+# per setting for every command).
+RENAMED = {"train_classifier.dataset_name": "dataset.name",
+           "train_classifier.data_dir": "dataset.data_dir"}
+
+
 def _apply_binding(statement: config_parser.BindingStatement,
                    source: str) -> None:
   scope, selector, arg_name, value, location = statement
   where = f"{source}:{location.line_num}"
   prefix = f"{scope}/" if scope else ""
+  renamed = RENAMED.get(f"{selector}.{arg_name}")
+  if renamed:
+    raise ValueError(f"{where}: {selector}.{arg_name} was renamed: bind "
+                     f"{prefix}{renamed} = {value!r} instead.")
   if not arg_name:  # A macro: NAME = value.
     gin.bind_parameter((prefix + selector, "gin.macro", "value"), value)
     return

@@ -86,6 +86,5 @@ def load(model_dir: str, *, checkpoint: Optional[str] = None,
 def _class_names(num_classes: int, resolution: int
                  ) -> Optional[tuple[str, ...]]:
   """The training dataset's class names, when there is one per logit."""
-  names = pipeline.label_names(trainer.dataset_name(), resolution,
-                               trainer.data_dir())
+  names = pipeline.label_names(pipeline.DatasetSpec(), resolution)
   return names if names and len(names) == num_classes else None

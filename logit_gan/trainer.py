@@ -131,9 +131,8 @@ def _build_logit_cache(classifier, resolution: int, cache_dir: str,
         f"--split=train --resolution={resolution} --output_dir={cache_dir}")
   logging.info("Caching %s's logits of the training split in %s (once; "
                "later runs read them).", classifier.name, cache_dir)
-  logit_cache.cache_split(classifier, cache_dir, dataset_name=dataset_name(),
-                          split="train", resolution=resolution,
-                          data_dir=data_dir())
+  logit_cache.cache_split(classifier, cache_dir, spec=pipeline.DatasetSpec(),
+                          split="train", resolution=resolution)
 
 
 def _check_training_data(classifier, resolution: int,
@@ -142,7 +141,8 @@ def _check_training_data(classifier, resolution: int,
   or the cache was made by another classifier or dataset; builds a cache
   that does not exist yet."""
   if not cache_dir:
-    pipeline.dataset(split="train", resolution=resolution, batch_size=1)
+    pipeline.dataset(pipeline.DatasetSpec(), split="train",
+                     resolution=resolution, batch_size=1)
     return
   if not tf.io.gfile.exists(os.path.join(cache_dir, logit_cache.METADATA)):
     _build_logit_cache(classifier, resolution, cache_dir, chief)
@@ -168,9 +168,9 @@ def _training_input(strategy, *, batch_size, batches_per_step, resolution,
           batch_size=per_step, seed=seed, input_context=context)
       return data.map(lambda images, logits, labels:
                       {"images": images, "logits": logits})
-    data = pipeline.dataset(split="train", resolution=resolution,
-                            batch_size=per_step, seed=seed,
-                            input_context=context)
+    data = pipeline.dataset(pipeline.DatasetSpec(), split="train",
+                            resolution=resolution, batch_size=per_step,
+                            seed=seed, input_context=context)
     return data.map(lambda images, labels: {"images": images})
 
   return strategy.distribute_datasets_from_function(dataset_fn)
@@ -178,7 +178,8 @@ def _training_input(strategy, *, batch_size, batches_per_step, resolution,
 
 def _evaluation_set(classifier, resolution: int, examples: int):
   """The first `examples` test images, and the classifier's logits."""
-  data = pipeline.dataset(split="test", resolution=resolution,
+  data = pipeline.dataset(pipeline.DatasetSpec(), split="test",
+                          resolution=resolution,
                           batch_size=examples, shuffle=False, repeat=False,
                           drop_remainder=False)
   images, _ = next(iter(data))
@@ -192,8 +193,9 @@ def standing_statistics_logits(classifier, *, resolution: int,
   batches the EMA generator's standing statistics are filled from, the same
   at every evaluation and at export, so an exported generator equals the
   last evaluated one."""
-  data = pipeline.dataset(split="train", resolution=resolution,
-                          batch_size=batch_size, seed=seed + 1)
+  data = pipeline.dataset(pipeline.DatasetSpec(), split="train",
+                          resolution=resolution, batch_size=batch_size,
+                          seed=seed + 1)
   return [tf.constant(np.asarray(classifier(images)), tf.float32)
           for images, _ in data.take(batches)]
 

@@ -1,6 +1,7 @@
 """Classifier training end to end on mock data: files, metrics, attacks."""
 
 import json
+import re
 
 import gin
 import keras
@@ -9,8 +10,10 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from logit_gan import run_dir
 from logit_gan.classifiers import training
 from logit_gan.classifiers import zoo
+from logit_gan.data import pipeline
 
 
 MOCK_EXAMPLES = 40  # Per split, under tfds.testing.mock_data.
@@ -20,14 +23,15 @@ def _train(output_dir, data_dir, *, attack=None, steps=3, eval_examples=13):
   """A tiny run on mock CIFAR-100 (eval batches of 250 hold whole splits)."""
   with tfds.testing.mock_data(num_examples=MOCK_EXAMPLES):
     return training.train(
-        output_dir, dataset_name="cifar100", resolution=32,
-        data_dir=data_dir, num_classes=100, steps=steps,
+        output_dir, dataset=pipeline.DatasetSpec("cifar100", data_dir),
+        resolution=32, num_classes=100, steps=steps,
         batch_size=8, adversarial_training=attack,
         clean_warmup_steps=1, epsilon_ramp_steps=2,
         eval_attack=training.Attack(epsilon=0.1, step_size=0.05, steps=2),
         eval_examples=eval_examples)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["none", "pgd", "fgsm"])
 def test_train_writes_classifier_metrics_and_config(tmp_path, method):
   attack = None if method == "none" else training.Attack(
@@ -42,7 +46,7 @@ def test_train_writes_classifier_metrics_and_config(tmp_path, method):
                                                      "none") == method
   classifier = zoo.load(str(tmp_path / "classifier.keras"))
   assert classifier.num_classes == 100
-  assert (tmp_path / "operative.gin").exists()
+  assert (tmp_path / run_dir.CONFIG_FILE).exists()
 
 
 def test_unknown_attack_method():
@@ -77,6 +81,7 @@ def test_attack_strength_scales_the_budget():
   assert np.max(np.abs(full - images)) > 0.1 + 1e-3
 
 
+@pytest.mark.slow
 def test_train_writes_to_a_remote_output_dir(tmp_path, monkeypatch):
   # TF's in-memory filesystem stands in for gs://; pathlib made 'ram:/...'
   # of such paths, a local directory (here under tmp_path).
@@ -88,10 +93,11 @@ def test_train_writes_to_a_remote_output_dir(tmp_path, monkeypatch):
     assert json.load(file) == metrics
   # The split is smaller than asked for: the count says what was used.
   assert metrics["eval_examples"] == MOCK_EXAMPLES
-  assert tf.io.gfile.exists(f"{output_dir}/operative.gin")
+  assert tf.io.gfile.exists(f"{output_dir}/{run_dir.CONFIG_FILE}")
   assert zoo.load(f"{output_dir}/classifier.keras").num_classes == 100
 
 
+@pytest.mark.slow
 def test_classifier_is_saved_before_the_evaluations(tmp_path, monkeypatch):
   def failing_evaluate(*args, **kwargs):
     raise RuntimeError("evaluation failed")
@@ -109,6 +115,7 @@ class _ZeroAttack(training.Attack):
     return tf.zeros_like(images)
 
 
+@pytest.mark.slow
 def test_train_step_trains_on_attacked_images_after_the_warmup():
   model = zoo.small_resnet(4, resolution=8, width=4)
   step = training._train_step_fn(model, keras.optimizers.SGD(0.1),
@@ -126,3 +133,19 @@ def test_train_step_trains_on_attacked_images_after_the_warmup():
     loss, _ = step(images, labels, tf.constant([0, 1]), tf.constant(strength))
     np.testing.assert_allclose(float(loss), attacked if strength else clean,
                                rtol=1e-5)
+
+
+@pytest.mark.parametrize("old,new", [
+    ("train_classifier.dataset_name = 'shapes'", "dataset.name = 'shapes'"),
+    ("train_classifier.data_dir = '/tmp/tfds'",
+     "dataset.data_dir = '/tmp/tfds'")])
+def test_old_dataset_bindings_are_refused_with_the_new_name(old, new):
+  from logit_gan import config
+  with pytest.raises(ValueError, match=f"was renamed: bind {re.escape(new)}"):
+    config.parse([], [old])
+
+
+def test_gin_names_the_dataset_of_classifier_training():
+  from logit_gan import config
+  config.parse(["shapes/classifier_robust.gin"], [])
+  assert pipeline.DatasetSpec().name == "shapes"

@@ -16,8 +16,8 @@ from logit_gan.data import pipeline
     ("fashion_mnist", 32)])
 def test_batches_in_model_range(tmp_path, name, resolution):
   with tfds.testing.mock_data(num_examples=12):
-    ds = pipeline.dataset(name, split="test", resolution=resolution,
-                          batch_size=4, data_dir=str(tmp_path))
+    ds = pipeline.dataset(pipeline.DatasetSpec(name, str(tmp_path)),
+                          split="test", resolution=resolution, batch_size=4)
     images, labels = next(iter(ds))
   assert images.shape == (4, resolution, resolution, 3)
   assert images.dtype == tf.float32 and labels.dtype == tf.int32
@@ -28,8 +28,8 @@ def test_batches_in_model_range(tmp_path, name, resolution):
 def test_grey_images_become_equal_rgb_channels(tmp_path):
   with tfds.testing.mock_data(num_examples=4):
     images, _ = next(iter(pipeline.dataset(
-        "mnist", split="train", resolution=28, batch_size=2,
-        data_dir=str(tmp_path), shuffle=False)))
+        pipeline.DatasetSpec("mnist", str(tmp_path)), split="train",
+        resolution=28, batch_size=2, shuffle=False)))
   np.testing.assert_array_equal(images[..., 0], images[..., 1])
   np.testing.assert_array_equal(images[..., 0], images[..., 2])
 
@@ -55,8 +55,8 @@ def test_sharded_per_replica_batches(tmp_path):
                                        num_replicas_in_sync=2)
   with tfds.testing.mock_data(num_examples=16):
     images, _ = next(iter(pipeline.dataset(
-        "cifar100", split="train", resolution=32, batch_size=8,
-        data_dir=str(tmp_path), input_context=context)))
+        pipeline.DatasetSpec("cifar100", str(tmp_path)), split="train",
+        resolution=32, batch_size=8, input_context=context)))
   assert images.shape[0] == 4  # The global batch of 8 over 2 replicas.
 
 
@@ -64,22 +64,23 @@ def test_missing_dataset_says_what_to_download(tmp_path):
   with pytest.raises(pipeline.DatasetNotFoundError,
                      match=r"cifar100.*not prepared.*tfds build cifar100.*"
                      r"dataset.data_dir"):
-    pipeline.dataset("cifar100", split="test", data_dir=str(tmp_path))
+    pipeline.dataset(pipeline.DatasetSpec("cifar100", str(tmp_path)),
+                     split="test")
 
 
 def test_bad_name_and_split():
   with pytest.raises(ValueError, match="Unknown dataset 'imagenet'"):
-    pipeline.dataset("imagenet")
+    pipeline.dataset(pipeline.DatasetSpec("imagenet"))
   with pytest.raises(ValueError, match="splits"):
-    pipeline.dataset("mnist", split="validation")
+    pipeline.dataset(pipeline.DatasetSpec("mnist"), split="validation")
 
 
 def test_shapes_at_16_are_the_stored_32_images_area_resized(
     tiny_shapes_data_dir):
   """shapes has 32 and 64 configs; 16x16 batches come from the 32 one."""
   read = lambda r: next(iter(pipeline.dataset(
-      "shapes", split="test", resolution=r, batch_size=8,
-      data_dir=tiny_shapes_data_dir, shuffle=False)))
+      pipeline.DatasetSpec("shapes", tiny_shapes_data_dir), split="test",
+      resolution=r, batch_size=8, shuffle=False)))
   small, small_labels = read(16)
   large, large_labels = read(32)
   assert small.shape == (8, 16, 16, 3)

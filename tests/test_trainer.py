@@ -104,11 +104,12 @@ def test_training_reads_a_logit_cache_of_its_classifier(tmp_path, data_dir,
   import keras
   from logit_gan.classifiers import zoo
   from logit_gan.data import logit_cache
+  from logit_gan.data import pipeline
   config.parse(["tiny.gin"], tiny_bindings(data_dir))
   keras.utils.set_random_seed(8)  # What train() seeds the classifier with.
   logit_cache.cache_split(zoo.build_classifier(), str(tmp_path / "cache"),
-                          dataset_name="shapes", split="train",
-                          resolution=RESOLUTION, data_dir=data_dir)
+                          spec=pipeline.DatasetSpec("shapes", data_dir),
+                          split="train", resolution=RESOLUTION)
   # A cache directory that does not exist yet is built before training, the
   # same cache as the one made above; training reads it.
   reads = []

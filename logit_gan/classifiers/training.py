@@ -4,11 +4,13 @@
 a dataset split, evaluates clean and PGD accuracy on the test split, and
 writes beside each other in `output_dir` (local, or remote such as gs://):
 
-  classifier.keras   the trained Keras model (images in [-1, 1] -> logits),
-                     written before the evaluations so that a failing one
-                     does not lose the training run
-  metrics.json       clean and PGD accuracy, the attack, the training setup
-  operative.gin      the gin config that produced them
+  classifier.keras      the trained Keras model (images in [-1, 1] ->
+                        logits), written before the evaluations so that a
+                        failing one does not lose the training run
+  metrics.json          clean and PGD accuracy, the attack, the training
+                        setup (run_dir.METRICS_FILE)
+  operative_config.gin  the gin config that produced them
+                        (run_dir.CONFIG_FILE)
 
 Adversarial training (Madry et al. 2017) replaces each training batch by
 its PGD (or FGSM, Goodfellow et al. 2015) perturbation inside the L-inf
@@ -20,7 +22,6 @@ they do not move its batch-norm statistics.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import time
 from typing import Optional
@@ -31,8 +32,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from logit_gan import files
 from logit_gan import progress as progress_lib
+from logit_gan import run_dir
 from logit_gan.classifiers import adversarial
 from logit_gan.classifiers import zoo
 from logit_gan.data import pipeline
@@ -120,10 +121,66 @@ def attack_strength(step: int, clean_warmup_steps: int,
   return min(1.0, (step - clean_warmup_steps + 1) / epsilon_ramp_steps)
 
 
-@gin.configurable("train_classifier", denylist=["output_dir"])
-def train(output_dir: str, *, dataset_name: str = "shapes",
-          resolution: int = 32, data_dir: Optional[str] = None,
-          num_classes: int = 10, architecture: str = "small_resnet",
+def _optimizer(learning_rate: float, weight_decay: float, steps: int):
+  """AdamW with a cosine decay of the learning rate to 0 over `steps`."""
+  schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps)
+  return keras.optimizers.AdamW(schedule, weight_decay=weight_decay)
+
+
+def _fit(model, optimizer, attack: Attack, data: tf.data.Dataset, *,
+         steps: int, seed: int, clean_warmup_steps: int,
+         epsilon_ramp_steps: int) -> float:
+  """Trains `model` for `steps` batches of `data`, attacked by `attack`
+  after the warm-up and ramp (`attack_strength`); returns the seconds the
+  training took. Raises FloatingPointError when the loss is not finite."""
+  step = _train_step_fn(model, optimizer, attack)
+  progress = progress_lib.Progress(steps)
+  start = time.time()
+  for i, (images, labels) in enumerate(data.take(steps)):
+    strength = attack_strength(i, clean_warmup_steps, epsilon_ramp_steps)
+    loss, accuracy = step(images, labels, tf.constant([seed, i], tf.int32),
+                          tf.constant(strength, tf.float32))
+    if not np.isfinite(float(loss)):
+      raise FloatingPointError(
+          f"The classifier's loss became {float(loss)} at step {i}; lower "
+          "train_classifier.learning_rate.")
+    progress.update(i + 1, {"loss": float(loss), "accuracy": float(accuracy)})
+  seconds = time.time() - start
+  progress.finish(f"Trained the classifier for {steps} steps in "
+                  f"{progress_lib.format_duration(seconds)}.")
+  return seconds
+
+
+def _test_metrics(model, spec: pipeline.DatasetSpec, *, resolution: int,
+                  eval_attack: Attack, eval_examples: int) -> dict:
+  """Clean accuracy on the whole test split, and accuracy under
+  `eval_attack` on its first `eval_examples` examples (and how many)."""
+  test_data = lambda: pipeline.dataset(
+      spec, split="test", resolution=resolution, batch_size=250,
+      shuffle=False, drop_remainder=False)
+  clean_accuracy, _ = evaluate(model, test_data())
+  attacked_accuracy, attacked_examples = evaluate(
+      model, test_data(), eval_attack, eval_examples)
+  return {"clean_accuracy": clean_accuracy,
+          "attacked_accuracy": attacked_accuracy,
+          "eval_attack": dataclasses.asdict(eval_attack),
+          "eval_examples": attacked_examples}
+
+
+def _write_results(output_dir: str, metrics: dict) -> None:
+  """The metrics and the gin config, through the run directory's names."""
+  run_dir.write_metrics(output_dir, metrics)
+  run_dir.write_config(output_dir, gin.config_str())
+  logging.info("Clean accuracy %.4f, attacked accuracy %.4f; wrote %s",
+               metrics["clean_accuracy"], metrics["attacked_accuracy"],
+               output_dir)
+
+
+@gin.configurable("train_classifier", denylist=["output_dir", "dataset"])
+def train(output_dir: str, *,
+          dataset: Optional[pipeline.DatasetSpec] = None,
+          resolution: int = 32, num_classes: int = 10,
+          architecture: str = "small_resnet",
           steps: int = 2000, batch_size: int = 128,
           learning_rate: float = 2e-3, weight_decay: float = 1e-4,
           adversarial_training: Optional[Attack] = None,
@@ -133,10 +190,11 @@ def train(output_dir: str, *, dataset_name: str = "shapes",
   """Trains a classifier and writes it, its metrics and its gin config.
 
   Args:
-    output_dir: where classifier.keras, metrics.json and operative.gin go;
-      a local path or a tf.io.gfile URL (gs://).
-    dataset_name, resolution, data_dir: see `logit_gan.data.pipeline`.
-    num_classes: the classifier's logit width.
+    output_dir: where classifier.keras, run_dir.METRICS_FILE and
+      run_dir.CONFIG_FILE go; a local path or a tf.io.gfile URL (gs://).
+    dataset: the dataset and its TFDS directory (None: `DatasetSpec()`,
+      from gin's `dataset.name` and `dataset.data_dir`).
+    resolution, num_classes: the classifier's input size and logit width.
     architecture: a trainable `zoo` model name ('small_resnet').
     steps, batch_size, learning_rate, weight_decay: AdamW with a cosine
       decay to 0 over `steps`.
@@ -149,59 +207,33 @@ def train(output_dir: str, *, dataset_name: str = "shapes",
       can stay at chance; the ramp avoids that.
     eval_attack: the attack reported as "PGD accuracy" on the test split.
     eval_examples: how many test examples the attacked evaluation uses
-      (metrics.json records how many it did use: fewer if the split is
+      (the metrics record how many it did use: fewer if the split is
       smaller).
   """
+  dataset = dataset or pipeline.DatasetSpec()
   tf.io.gfile.makedirs(output_dir)
   keras.utils.set_random_seed(seed)
   model = zoo.build_trainable(architecture, num_classes=num_classes,
                               resolution=resolution)
-  schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps)
-  optimizer = keras.optimizers.AdamW(schedule, weight_decay=weight_decay)
-  attack = adversarial_training or Attack(method="none")
-  step = _train_step_fn(model, optimizer, attack)
-  train_data = pipeline.dataset(dataset_name, split="train",
-                                resolution=resolution, batch_size=batch_size,
-                                data_dir=data_dir, seed=seed)
-  progress = progress_lib.Progress(steps)
-  start = time.time()
-  for i, (images, labels) in enumerate(train_data.take(steps)):
-    strength = attack_strength(i, clean_warmup_steps, epsilon_ramp_steps)
-    loss, accuracy = step(images, labels, tf.constant([seed, i], tf.int32),
-                          tf.constant(strength, tf.float32))
-    if not np.isfinite(float(loss)):
-      raise FloatingPointError(
-          f"The classifier's loss became {float(loss)} at step {i}; lower "
-          "train_classifier.learning_rate.")
-    progress.update(i + 1, {"loss": float(loss), "accuracy": float(accuracy)})
-  train_seconds = time.time() - start
-  progress.finish(f"Trained the classifier for {steps} steps in "
-                  f"{progress_lib.format_duration(train_seconds)}.")
+  train_seconds = _fit(
+      model, _optimizer(learning_rate, weight_decay, steps),
+      adversarial_training or Attack(method="none"),
+      pipeline.dataset(dataset, split="train", resolution=resolution,
+                       batch_size=batch_size, seed=seed),
+      steps=steps, seed=seed, clean_warmup_steps=clean_warmup_steps,
+      epsilon_ramp_steps=epsilon_ramp_steps)
+  # Saved before the evaluations: a failing one does not lose the training.
   zoo.save(model, os.path.join(output_dir, "classifier.keras"))
-
-  test_data = lambda: pipeline.dataset(
-      dataset_name, split="test", resolution=resolution, batch_size=250,
-      data_dir=data_dir, shuffle=False, drop_remainder=False)
-  clean_accuracy, _ = evaluate(model, test_data())
-  attacked_accuracy, attacked_examples = evaluate(
-      model, test_data(), eval_attack, eval_examples)
   metrics = {
-      "clean_accuracy": clean_accuracy,
-      "attacked_accuracy": attacked_accuracy,
-      "eval_attack": dataclasses.asdict(eval_attack),
-      "eval_examples": attacked_examples,
+      **_test_metrics(model, dataset, resolution=resolution,
+                      eval_attack=eval_attack, eval_examples=eval_examples),
       "adversarial_training": (dataclasses.asdict(adversarial_training)
                                if adversarial_training else None),
-      "dataset": {"name": dataset_name, "resolution": resolution},
+      "dataset": {"name": dataset.name, "resolution": resolution},
       "clean_warmup_steps": clean_warmup_steps,
       "epsilon_ramp_steps": epsilon_ramp_steps,
       "steps": steps, "batch_size": batch_size,
       "train_seconds": round(train_seconds, 1),
   }
-  files.write_text(os.path.join(output_dir, "metrics.json"),
-                   json.dumps(metrics, indent=2))
-  files.write_text(os.path.join(output_dir, "operative.gin"),
-                   gin.operative_config_str())
-  logging.info("Clean accuracy %.4f, attacked accuracy %.4f; wrote %s",
-               clean_accuracy, attacked_accuracy, output_dir)
+  _write_results(output_dir, metrics)
   return metrics

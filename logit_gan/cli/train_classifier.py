@@ -15,7 +15,7 @@ from logit_gan.cli import common
 common.define_gin_flags("shapes/classifier_robust.gin",
                         "train_classifier.steps = 100")
 flags.DEFINE_string("output_dir", None, "Where classifier.keras, "
-                    "metrics.json and operative.gin are written.",
+                    "metrics.json and operative_config.gin are written.",
                     required=True)
 
 

@@ -20,10 +20,9 @@ mismatch rather than training a GAN on another classifier's logits.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
-from typing import Callable, Iterable, Optional, Union
+from typing import Callable, Iterable, Optional
 
 import numpy as np
 import tensorflow as tf
@@ -33,7 +32,9 @@ from logit_gan import progress as progress_lib
 from logit_gan.data import pipeline
 
 METADATA = "cache.json"
-FORMAT_VERSION = 2  # 2: the fingerprint is the probe logits (1: a hash).
+# 2: the fingerprint is the probe logits. Version 1 stored a hash of them
+# and is refused: rebuild such a cache with bin/cache_logits.
+FORMAT_VERSION = 2
 # How far a classifier's probe logits may move and still count as the one
 # that wrote the cache: a fraction of the largest probe logit (at least 1).
 # Other hardware, XLA or bfloat16 move them by far less; other weights by
@@ -51,8 +52,7 @@ class DatasetId:
 @dataclasses.dataclass(frozen=True)
 class CacheInfo:
   classifier_name: str
-  # Version 2: the probe logits, [8][n_c]; version 1: a hash of them.
-  classifier_fingerprint: Union[str, list]
+  classifier_fingerprint: list  # The probe logits, [8][n_c].
   dataset: DatasetId
   num_classes: int
   num_examples: int
@@ -86,18 +86,11 @@ def fingerprint(classifier: Callable, resolution: int) -> np.ndarray:
   return np.asarray(classifier(probe), np.float64)
 
 
-def _version_1_hash(logits: np.ndarray) -> str:
-  rounded = np.round(logits, 3) + 0.0  # + 0.0 turns -0.0 into 0.0.
-  return hashlib.sha256(rounded.tobytes()).hexdigest()[:16]
-
-
-def fingerprint_difference(stored: Union[str, list],
+def fingerprint_difference(stored: list,
                            logits: np.ndarray) -> Optional[float]:
   """How far `logits` are from a cache's stored fingerprint, as a fraction
   of the largest stored logit (at least 1); None if they cannot be the same
-  classifier's (another shape, or a version-1 hash that differs)."""
-  if isinstance(stored, str):
-    return 0.0 if stored == _version_1_hash(logits) else None
+  classifier's (another shape)."""
   stored = np.asarray(stored, np.float64)
   if stored.shape != logits.shape:
     return None
@@ -171,10 +164,16 @@ def read_info(directory: str) -> CacheInfo:
         f"No logit cache in {directory} ({METADATA} is missing). Make one "
         "with logit_gan.data.logit_cache.write (bin/cache_logits).")
   try:
-    return CacheInfo.from_json(files.read_text(path))
+    info = CacheInfo.from_json(files.read_text(path))
   except (ValueError, TypeError, KeyError) as error:
     raise ValueError(f"{path} is corrupt ({error}); delete the cache "
                      "directory and write it again.") from error
+  if info.format_version != FORMAT_VERSION:
+    raise ValueError(
+        f"{path} is a version-{info.format_version} logit cache; this "
+        f"version of logit_gan reads version {FORMAT_VERSION} only. Delete "
+        f"{directory} and rebuild it with bin/cache_logits.")
+  return info
 
 
 def check(info: CacheInfo, *, classifier_name: str,
@@ -190,7 +189,7 @@ def check(info: CacheInfo, *, classifier_name: str,
     difference = fingerprint_difference(info.classifier_fingerprint,
                                         classifier_fingerprint)
     if difference is None or difference > FINGERPRINT_TOLERANCE:
-      moved = ("differ in shape or hash" if difference is None else
+      moved = ("differ in shape" if difference is None else
                f"differ by {difference:.1%} of the largest, more than "
                f"{FINGERPRINT_TOLERANCE:.0%}")
       problems.append("a classifier with other weights (its logits on the "
@@ -252,17 +251,17 @@ def read(directory: str, *, classifier_name: str,
   return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def cache_split(classifier, output_dir: str, *, dataset_name: str, split: str,
-                resolution: int, batch_size: int = 250,
-                data_dir: Optional[str] = None) -> CacheInfo:
-  """Runs a `logit_gan.classifiers.zoo.Classifier` once over a dataset split
-  and writes its logit cache to `output_dir` (bin/cache_logits)."""
-  batches = pipeline.dataset(dataset_name, split=split, resolution=resolution,
-                             batch_size=batch_size, data_dir=data_dir,
-                             shuffle=False, repeat=False,
-                             drop_remainder=False)
+def cache_split(classifier, output_dir: str, *, spec: pipeline.DatasetSpec,
+                split: str, resolution: int,
+                batch_size: int = 250) -> CacheInfo:
+  """Runs a `logit_gan.classifiers.zoo.Classifier` once over a split of the
+  dataset `spec` names and writes its logit cache to `output_dir`
+  (bin/cache_logits)."""
+  batches = pipeline.dataset(spec, split=split, resolution=resolution,
+                             batch_size=batch_size, shuffle=False,
+                             repeat=False, drop_remainder=False)
   known = int(batches.cardinality())  # TFDS splits know their size.
   return write(classifier, batches, output_dir,
                classifier_name=classifier.name,
-               dataset=DatasetId(dataset_name, split, resolution),
+               dataset=DatasetId(spec.name, split, resolution),
                total_batches=known if known >= 0 else None)

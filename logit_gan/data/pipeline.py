@@ -1,6 +1,8 @@
 """tf.data pipelines: (image in [-1, 1], label) batches for every dataset.
 
-One function, `dataset`, serves the paper's data and the offline data:
+One function, `dataset`, serves the paper's data and the offline data; a
+`DatasetSpec` (gin `dataset.name`, `dataset.data_dir`, the one spelling for
+every command) says which:
 
   name            TFDS source                               size  classes
   imagenet_64     imagenet_resized/64x64                    64    1000
@@ -63,21 +65,42 @@ SOURCES = {
 }
 
 
-def label_names(name: str, resolution: int,
-                data_dir: Optional[str] = None) -> Optional[tuple[str, ...]]:
-  """The class names TFDS lists for dataset `name` (no download: TFDS ships
+@gin.configurable("dataset")
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+  """Which dataset, and where TFDS keeps it: the one place these are set
+  (gin `dataset.name`, `dataset.data_dir`, for every command).
+
+  Attributes:
+    name: one of `SOURCES` (gin `dataset.name`, as in the paper's config).
+    data_dir: TFDS data directory (None: TFDS's default,
+      ~/tensorflow_datasets).
+    shuffle_buffer: examples held by the training shuffle.
+  """
+  name: str = "imagenet_64"
+  data_dir: Optional[str] = None
+  shuffle_buffer: int = 10_000
+
+  def __post_init__(self):
+    if self.name not in SOURCES:
+      raise ValueError(f"Unknown dataset {self.name!r}; choose one of "
+                       f"{sorted(SOURCES)}.")
+
+
+def label_names(spec: DatasetSpec, resolution: int
+                ) -> Optional[tuple[str, ...]]:
+  """The class names TFDS lists for the dataset (no download: TFDS ships
   them with the dataset's code), or None when it lists none."""
   try:
-    return tuple(_builder(name, resolution, data_dir)
+    return tuple(_builder(spec.name, resolution, spec.data_dir)
                  .info.features["label"].names)
   except (KeyError, AttributeError):
     return None
 
 
-WHERE_DATA_DIR_GOES = ("gin `dataset.data_dir = 'DIR'` (bin/train), "
-                       "`train_classifier.data_dir = 'DIR'` "
-                       "(bin/train_classifier) or --data_dir=DIR "
-                       "(bin/cache_logits)")
+WHERE_DATA_DIR_GOES = ("gin `dataset.data_dir = 'DIR'` (a gin file, or "
+                       "--gin_bindings=\"dataset.data_dir = 'DIR'\" for "
+                       "bin/train, bin/train_classifier and bin/cache_logits)")
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -170,63 +193,75 @@ def _enough_files(builder, split: str, input_context) -> bool:
   return enough_files(shards, input_context)
 
 
-@gin.configurable("dataset", denylist=["split", "input_context"])
-def dataset(name: str = "imagenet_64", *, split: str = "train",
-            resolution: int = 64, batch_size: int = 64,
-            data_dir: Optional[str] = None, shuffle: bool = True,
-            repeat: Optional[bool] = None, seed: int = 0,
-            shuffle_buffer: int = 10_000,
-            input_context: Optional[tf.distribute.InputContext] = None,
-            drop_remainder: bool = True) -> tf.data.Dataset:
-  """Batched, prefetched (images [B, R, R, 3] in [-1, 1], labels [B] int32).
-
-  Args:
-    name: one of `SOURCES` (gin: `dataset.name`, as in the paper's config).
-    split: 'train' or 'test' ('test' is ImageNet's validation split).
-    resolution: output size R.
-    batch_size: the global batch; with `input_context`, each input pipeline
-      yields its per-replica share.
-    data_dir: TFDS data directory (None: TFDS's default, ~/tensorflow_datasets).
-    shuffle, repeat: repeat defaults to True for 'train', False otherwise.
-    seed: shuffling seed (offset per input pipeline).
-    input_context: from `strategy.distribute_datasets_from_function`; files
-      are sharded across input pipelines.
-  """
-  if name not in SOURCES:
-    raise ValueError(f"Unknown dataset {name!r}; choose one of "
-                     f"{sorted(SOURCES)}.")
-  source = SOURCES[name]
-  if split not in source.splits:
-    raise ValueError(f"Dataset {name!r} has splits {sorted(source.splits)}, "
-                     f"not {split!r}.")
-  builder = _builder(name, resolution, data_dir)
-  repeat = split == "train" if repeat is None else repeat
-  per_replica_batch = batch_size
+def _read_config(builder, tfds_split: str, seed: int, input_context):
+  """TFDS's ReadConfig, and whether each input pipeline reads files of its
+  own (else the caller shards the examples)."""
+  shard_files = _enough_files(builder, tfds_split, input_context)
   pipeline_seed = seed
   if input_context is not None:
-    per_replica_batch = input_context.get_per_replica_batch_size(batch_size)
     pipeline_seed = seed + input_context.input_pipeline_id
+  # Without files of their own, the pipelines must read the files in one
+  # order for every n-th example to partition the data: a shared seed.
+  return tfds.ReadConfig(
+      input_context=input_context if shard_files else None,
+      shuffle_seed=pipeline_seed if shard_files else seed), shard_files
+
+
+def _examples(spec: DatasetSpec, builder, split: str, *, shuffle: bool,
+              seed: int, input_context) -> tf.data.Dataset:
+  """The split's examples (dicts), sharded per input pipeline; raises
+  DatasetNotFoundError, saying what to do, if the split is not prepared."""
+  source = SOURCES[spec.name]
+  read_config, shard_files = _read_config(builder, source.splits[split], seed,
+                                          input_context)
   try:
-    shard_files = _enough_files(builder, source.splits[split], input_context)
-    # Without files of their own, the pipelines must read the files in one
-    # order for every n-th example to partition the data: a shared seed.
-    read_config = tfds.ReadConfig(
-        input_context=input_context if shard_files else None,
-        shuffle_seed=pipeline_seed if shard_files else seed)
     examples = builder.as_dataset(split=source.splits[split],
                                   shuffle_files=shuffle,
                                   read_config=read_config)
   except AssertionError as error:  # TFDS's "could not find data" error.
     raise DatasetNotFoundError(
-        f"Dataset {name!r} ({builder.name}) is not prepared in "
+        f"Dataset {spec.name!r} ({builder.name}) is not prepared in "
         f"{builder.data_dir_root}: {source.download_hint}; then give DIR "
         f"as {WHERE_DATA_DIR_GOES}.") from error
   if input_context is not None and not shard_files:
     examples = examples.shard(input_context.num_input_pipelines,
                               input_context.input_pipeline_id)
+  return examples
+
+
+def dataset(spec: DatasetSpec, *, split: str = "train",
+            resolution: int = 64, batch_size: int = 64,
+            shuffle: bool = True, repeat: Optional[bool] = None,
+            seed: int = 0,
+            input_context: Optional[tf.distribute.InputContext] = None,
+            drop_remainder: bool = True) -> tf.data.Dataset:
+  """Batched, prefetched (images [B, R, R, 3] in [-1, 1], labels [B] int32).
+
+  Args:
+    spec: the dataset and its TFDS directory (`DatasetSpec`).
+    split: 'train' or 'test' ('test' is ImageNet's validation split).
+    resolution: output size R.
+    batch_size: the global batch; with `input_context`, each input pipeline
+      yields its per-replica share.
+    shuffle, repeat: repeat defaults to True for 'train', False otherwise.
+    seed: shuffling seed (offset per input pipeline).
+    input_context: from `strategy.distribute_datasets_from_function`; files
+      are sharded across input pipelines.
+  """
+  source = SOURCES[spec.name]
+  if split not in source.splits:
+    raise ValueError(f"Dataset {spec.name!r} has splits "
+                     f"{sorted(source.splits)}, not {split!r}.")
+  builder = _builder(spec.name, resolution, spec.data_dir)
+  examples = _examples(spec, builder, split, shuffle=shuffle, seed=seed,
+                       input_context=input_context)
+  per_replica_batch = batch_size
+  if input_context is not None:
+    per_replica_batch = input_context.get_per_replica_batch_size(batch_size)
+    seed += input_context.input_pipeline_id
   if shuffle:
-    examples = examples.shuffle(shuffle_buffer, seed=pipeline_seed)
-  if repeat:
+    examples = examples.shuffle(spec.shuffle_buffer, seed=seed)
+  if split == "train" if repeat is None else repeat:
     examples = examples.repeat()
   examples = examples.map(lambda e: _prepare_example(e, resolution),
                           num_parallel_calls=tf.data.AUTOTUNE,

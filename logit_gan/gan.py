@@ -176,6 +176,7 @@ class LogitGAN(tf.Module):
     self.num_classes = num_classes
     self.classifier = classifier
     self.g_lr, self.d_lr = g_lr, d_lr
+    self.beta1, self.beta2 = beta1, beta2
     self.disc_iters = disc_iters
     self.fresh_generator_batch = fresh_generator_batch
     self.penalty_weight = penalty_weight
@@ -230,6 +231,18 @@ class LogitGAN(tf.Module):
       self._compiled_g_gradients = tf.function(self.generator_gradients,
                                                jit_compile=True)
     return self._compiled_d_gradients, self._compiled_g_gradients
+
+  def settings(self) -> dict:
+    """The constructor's arguments besides the classifier and the networks
+    (jit_compile aside: it changes no result), JSON-serialisable: with the
+    networks' configs, what rebuilds this model without gin (run.json)."""
+    return {"disc_iters": self.disc_iters,
+            "fresh_generator_batch": self.fresh_generator_batch,
+            "g_lr": self.g_lr, "d_lr": self.d_lr, "beta1": self.beta1,
+            "beta2": self.beta2, "penalty_weight": self.penalty_weight,
+            "use_ema": self.use_ema, "ema_decay": self.ema_decay,
+            "ema_start_step": self.ema_start_step, "seed": self.seed,
+            "mixed_precision": self.mixed_precision}
 
   @property
   def inference_generator(self) -> Generator:

@@ -25,6 +25,7 @@ def data_dir(tiny_shapes_data_dir):
   return tiny_shapes_data_dir
 
 
+@pytest.mark.slow
 def test_paper_config_builds_and_trains(tmp_path, data_dir):
   """The paper's compare_gan file, with tiny sizes and its own batch size
   overridden through compare_gan's names."""
@@ -68,6 +69,7 @@ def nan_loss(d_real, d_fake):
                        nan + tf.reduce_mean(d_fake))
 
 
+@pytest.mark.slow
 def test_nan_stops_and_keeps_the_last_good_checkpoint(tmp_path, data_dir):
   with pytest.raises(FloatingPointError,
                      match=r"steps 1-1.*last good checkpoint is .*ckpt-0"):
@@ -90,6 +92,7 @@ def nan_gradient_loss(d_real, d_fake):
   return hinge._replace(g_loss=_nan_gradient(hinge.g_loss))
 
 
+@pytest.mark.slow
 def test_nan_weights_behind_finite_losses_are_not_saved(tmp_path, data_dir):
   with pytest.raises(FloatingPointError,
                      match=r"the network weights became non-finite in steps "
@@ -99,6 +102,7 @@ def test_nan_weights_behind_finite_losses_are_not_saved(tmp_path, data_dir):
       "ckpt-0.index"]
 
 
+@pytest.mark.slow
 def test_training_reads_a_logit_cache_of_its_classifier(tmp_path, data_dir,
                                                         monkeypatch):
   import keras
@@ -132,6 +136,7 @@ def test_training_reads_a_logit_cache_of_its_classifier(tmp_path, data_dir,
            "train.seed": "9"})
 
 
+@pytest.mark.slow
 def test_resuming_a_distributed_run_in_a_bucket(data_dir, caplog):
   """A TPU-style run: a tf.distribute strategy (OneDeviceStrategy, whose
   iterator type Mirrored and TPU share) and a model_dir URL (gs:// there;
@@ -154,7 +159,7 @@ def test_resuming_a_distributed_run_in_a_bucket(data_dir, caplog):
   assert [entry["step"] for entry in history] == [1]
   stale = {**history[0], "step": 2, "class_agreement": -1.0}
   files.write_text(metrics_file, json.dumps(history + [stale]))
-  caplog.set_level(logging.INFO)
+  caplog.set_level(logging.INFO, logger="absl")
   run(model_dir, data_dir, strategy=strategy,
       **{"GAN.g_lr": "3e-5", "GAN.d_lr": "7e-5"})
   out = caplog.text  # The trainer logs through absl.

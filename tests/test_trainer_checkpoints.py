@@ -17,6 +17,8 @@ from logit_gan import run_dir
 
 from trainer_runs import checkpoint_values, group, run
 
+pytestmark = pytest.mark.slow  # Each test trains (or resumes) a tiny run.
+
 # Three D updates per G update, to see the count follow the binding; an
 # evaluation halfway, which must not disturb the training that follows it.
 BINDINGS = {"GAN.disc_iters": "3", "train.training_steps": "4",

@@ -405,9 +405,10 @@ def _run_mode(shape: Shape, xla: bool, entry: dict, result: dict) -> None:
       "g_params": _parameters(model.generator),
       "d_params": _parameters(model.discriminator),
       "input_shapes": {k: v.shape.as_list() for k, v in batch.items()}})
-  print(f"   built in {entry['build_s']:.1f} s; G {result['model']['g_params']:,}"
-        f" / D {result['model']['d_params']:,} parameters; inputs "
-        f"{result['model']['input_shapes']}", flush=True)
+  sizes = result["model"]
+  print(f"   built in {entry['build_s']:.1f} s; G {sizes['g_params']:,} / D "
+        f"{sizes['d_params']:,} parameters; inputs {sizes['input_shapes']}",
+        flush=True)
   if "flops" not in result:
     with _gradients_without_xla(model):
       concrete = tf.function(model.train_step).get_concrete_function(batch)

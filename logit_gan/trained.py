@@ -21,6 +21,7 @@ import keras
 import tensorflow as tf
 
 from logit_gan import config
+from logit_gan import controller
 from logit_gan import files
 from logit_gan import gan as gan_lib
 from logit_gan import run_dir
@@ -69,9 +70,9 @@ def load(model_dir: str, *, checkpoint: Optional[str] = None,
                                  partial=True)
   step = int(model.step.numpy())
   spec = _ungin(pipeline.DatasetSpec)(**record.dataset)
-  model.fill_standing_statistics(trainer.standing_statistics_logits(
+  model.fill_standing_statistics(controller.standing_statistics_logits(
       classifier, spec, resolution=record.resolution,
-      batch_size=trainer.evaluation_batch_size(record.batch_size),
+      batch_size=controller.evaluation_batch_size(record.batch_size),
       batches=record.standing_statistics_batches, seed=record.seed))
   logging.info("Restored %s (step %d) with standing statistics.", path, step)
   return Trained(model, classifier, step, path,

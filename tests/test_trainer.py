@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from logit_gan import config
+from logit_gan import controller
 from logit_gan import files
 from logit_gan import trainer
 
@@ -196,4 +197,4 @@ def test_tpu_flag_needs_the_tpu_strategy():
 def test_dead_discriminator_is_recognized(d_real, d_fake, dead):
   """Measured (d_real, d_fake) of runs whose D had died or not."""
   metrics = {"d_real": d_real, "d_fake": d_fake, "d_loss": 2.0}
-  assert trainer.discriminator_looks_dead(metrics) == dead
+  assert controller.discriminator_looks_dead(metrics) == dead

@@ -126,7 +126,7 @@ def shared_overflow(gradients, optimizer, context) -> list:
 
 
 @gin.configurable("GAN", denylist=["num_classes", "classifier", "generator",
-                                   "discriminator"])
+                                   "discriminator", "eval_distribution"])
 class LogitGAN(tf.Module):
   """G, D and the EMA of G, with the paper's optimizers and schedule.
 
@@ -153,6 +153,9 @@ class LogitGAN(tf.Module):
     jit_compile: compile each gradient computation with XLA (one replica
       only: refused with several; a TPU compiles the whole step anyway);
       the `jit_compile` property changes it before a step is traced.
+    eval_distribution: the `noise.SAMPLERS` name of the evaluation noise,
+      which standing statistics and reconstructions draw (not a GAN
+      binding: the entry point passes `eval_z.distribution_fn`'s).
     mixed_precision: None (float32), 'mixed_bfloat16' (TPU) or
       'mixed_float16' (GPU, with dynamic loss scaling): G and D compute in
       that dtype; weights, batch statistics, power iterations, D's outputs
@@ -167,6 +170,7 @@ class LogitGAN(tf.Module):
                penalty_weight: float = 1.0, use_ema: bool = True,
                ema_decay: float = 0.9999, ema_start_step: int = 40_000,
                seed: int = 0, jit_compile: bool = False,
+               eval_distribution: str = "normal",
                mixed_precision: Optional[str] = None):
     super().__init__(name="logit_gan")
     if disc_iters < 1:
@@ -184,6 +188,10 @@ class LogitGAN(tf.Module):
     self.ema_decay = ema_decay
     self.ema_start_step = ema_start_step
     self.seed = seed
+    if eval_distribution not in noise.SAMPLERS:
+      raise ValueError(f"eval_distribution {eval_distribution!r} is not one "
+                       f"of {sorted(noise.SAMPLERS)}.")
+    self.eval_distribution = eval_distribution
     self.mixed_precision = mixed_precision
     with dtype_policy(mixed_precision):
       self.generator = _in_policy(generator, mixed_precision).build_for(
@@ -242,6 +250,7 @@ class LogitGAN(tf.Module):
             "beta2": self.beta2, "penalty_weight": self.penalty_weight,
             "use_ema": self.use_ema, "ema_decay": self.ema_decay,
             "ema_start_step": self.ema_start_step, "seed": self.seed,
+            "eval_distribution": self.eval_distribution,
             "mixed_precision": self.mixed_precision}
 
   @property
@@ -477,7 +486,9 @@ class LogitGAN(tf.Module):
           return
         seed = noise.seed_for(self.seed, noise.Purpose.STANDING_STATISTICS,
                               index)
-        yield logits, noise.eval_noise([logits.shape[0], self.z_dim], seed)
+        yield logits, noise.eval_noise(
+            [logits.shape[0], self.z_dim], seed,
+            distribution_fn=noise.SAMPLERS[self.eval_distribution])
 
     return generator.compute_standing_statistics(batches())
 
@@ -487,7 +498,8 @@ class LogitGAN(tf.Module):
     logits = tf.convert_to_tensor(logits, tf.float32)
     epsilon = noise.eval_noise(
         [logits.shape[0], self.z_dim],
-        noise.seed_for(self.seed, noise.Purpose.EVALUATION, seed))
+        noise.seed_for(self.seed, noise.Purpose.EVALUATION, seed),
+        distribution_fn=noise.SAMPLERS[self.eval_distribution])
     return self._inference(logits, epsilon)
 
   @tf.function(reduce_retracing=True)

@@ -24,6 +24,7 @@ from logit_gan import config
 from logit_gan import controller
 from logit_gan import files
 from logit_gan import gan as gan_lib
+from logit_gan import noise
 from logit_gan import run_dir
 from logit_gan import trainer
 from logit_gan.classifiers import zoo
@@ -152,7 +153,9 @@ def _legacy_record(model_dir: str) -> run_dir.RunRecord:
       generator=generator.get_config(),
       discriminator=Discriminator().get_config(),
       gan={**{name: value for name, value in gin.get_bindings("GAN").items()
-              if name != "jit_compile"}, "seed": train["seed"]})
+              if name != "jit_compile"}, "seed": train["seed"],
+           "eval_distribution": noise.sampler_name(gin.get_bindings(
+               "eval_z").get("distribution_fn", noise.SAMPLERS["normal"]))})
 
 
 def _class_names(spec: pipeline.DatasetSpec, num_classes: int,

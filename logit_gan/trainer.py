@@ -41,6 +41,7 @@ import tensorflow as tf
 
 from logit_gan import controller
 from logit_gan import gan as gan_lib
+from logit_gan import noise
 from logit_gan import run_dir
 from logit_gan.classifiers import zoo
 from logit_gan.data import logit_cache
@@ -139,7 +140,9 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
       str(model_dir), strategy, settings, classifier=classifier,
       classifier_arguments=gin.get_bindings("classifier"),
       spec=pipeline.DatasetSpec(), generator=Generator(),
-      discriminator=Discriminator(), config_text=gin.config_str())
+      discriminator=Discriminator(), config_text=gin.config_str(),
+      eval_distribution=noise.sampler_name(gin.get_bindings("eval_z").get(
+          "distribution_fn", noise.SAMPLERS["normal"])))
   result = controller.Controller(run, start(run)).run()
   _cleanup_scratch(run.model_dir, strategy)
   return result
@@ -166,7 +169,8 @@ def build_run(model_dir: str, strategy: tf.distribute.Strategy,
               settings: controller.Settings, *, classifier,
               classifier_arguments: dict,
               spec: pipeline.DatasetSpec, generator: Generator,
-              discriminator: Discriminator, config_text: str
+              discriminator: Discriminator, config_text: str,
+              eval_distribution: str = "normal"
               ) -> controller.Run:
   """Checks the inputs, then builds the GAN, its input iterator, its
   checkpoint and checkpoint manager (nothing is restored yet)."""
@@ -180,7 +184,8 @@ def build_run(model_dir: str, strategy: tf.distribute.Strategy,
     model = gan_lib.LogitGAN(
         classifier.num_classes,
         None if settings.logit_cache_dir else classifier,
-        generator=generator, discriminator=discriminator, seed=settings.seed)
+        generator=generator, discriminator=discriminator, seed=settings.seed,
+        eval_distribution=eval_distribution)
   iterator = iter(_training_input(
       strategy, spec, batch_size=settings.batch_size,
       batches_per_step=model.batches_per_step, resolution=resolution,

@@ -453,10 +453,12 @@ def test_load_rebuilds_from_the_record_whatever_gin_holds(run_dir, exported):
   assert record.classifier["name"] == "small_resnet"
   assert record.generator["ch"] == 8 and record.batch_size == 4
   assert record.gan["use_ema"] and record.standing_statistics_batches == 2
+  assert record.gan["eval_distribution"] == "normal"
   gin.clear_config()
   unrelated = ["Generator.ch = 16", "Discriminator.ch = 4",
                "classifier.name = 'resnet50'", "dataset.name = 'mnist'",
-               "train.seed = 3", "train.batch_size = 7", "GAN.use_ema = False"]
+               "train.seed = 3", "train.batch_size = 7", "GAN.use_ema = False",
+               "eval_z.distribution_fn = @tf.random.stateless_uniform"]
   config.parse([], unrelated)
   before = gin.config_str()
   again = trained.load(str(run_dir))

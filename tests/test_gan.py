@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from logit_gan import config
 from logit_gan import gan
+from logit_gan import noise
 from logit_gan.discriminator import Discriminator
 from logit_gan.generator import Generator
 
@@ -334,6 +335,30 @@ def test_jit_compile_is_a_public_switch():
   assert all(isinstance(f, tf.types.experimental.PolymorphicFunction)
              for f in compiled)
   assert model.gradient_functions() == compiled
+
+
+def test_evaluation_noise_is_named_not_read_from_gin():
+  """The evaluation noise is the GAN's `eval_distribution` (recorded in its
+  settings), whatever gin's eval_z binding holds when it draws; the entry
+  point names gin's binding with noise.sampler_name."""
+  config.parse(["tiny.gin"], ["Generator.resolution = 16"])
+  model = gan.LogitGAN(N_C, generator=Generator(),
+                       discriminator=Discriminator(),
+                       eval_distribution="uniform")
+  assert model.settings()["eval_distribution"] == "uniform"
+  batches = [tf.zeros([B, N_C])]
+  model.fill_standing_statistics(batches)
+  first = model.reconstruct(tf.zeros([B, N_C])).numpy()
+  # Read from gin, the noise would change here (normal, then uniform).
+  config.parse([], ["eval_z.distribution_fn = @tf.random.stateless_uniform"])
+  model.fill_standing_statistics(batches)
+  np.testing.assert_array_equal(model.reconstruct(tf.zeros([B, N_C])),
+                                first)
+  assert noise.sampler_name(gin.get_bindings("eval_z")["distribution_fn"]
+                            ) == "uniform"
+  with pytest.raises(ValueError, match="'cauchy' is not one of"):
+    gan.LogitGAN(N_C, generator=Generator(), discriminator=Discriminator(),
+                 eval_distribution="cauchy")
 
 
 # --- Mixed precision. -----------------------------------------------------

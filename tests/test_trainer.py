@@ -13,6 +13,7 @@ import tensorflow as tf
 from logit_gan import config
 from logit_gan import controller
 from logit_gan import files
+from logit_gan import run_dir
 from logit_gan import trainer
 
 from trainer_runs import RESOLUTION, checkpoint_values, run, tiny_bindings
@@ -39,6 +40,9 @@ def test_paper_config_builds_and_trains(tmp_path, data_dir):
   assert values["d_updates/.ATTRIBUTES/VARIABLE_VALUE"] == 2  # disc_iters
   assert gin.query_parameter("GAN.d_lr") == 0.0005
   assert gin.query_parameter("train.seed") == 8
+  # paper.gin's eval_z.distribution_fn, recorded for loading without gin.
+  record = run_dir.read_record(str(tmp_path))
+  assert record.gan["eval_distribution"] == "normal"
 
 
 def test_missing_dataset_fails_before_building(tmp_path):

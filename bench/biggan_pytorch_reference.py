@@ -66,6 +66,26 @@ def biggan_config(ema: bool) -> dict:
       G_shared=True, hier=True, shared_dim=128)
 
 
+def time_iterations(torch, train, state, networks, config, warmup: int,
+                    iterations: int) -> tuple[list[float], list[float]]:
+  """Wall and CPU seconds of each timed iteration, after `warmup` untimed
+  ones, each on a fresh random batch as train.py's loader gives."""
+  real_batch = config["batch_size"] * config["num_D_steps"]
+  wall, cpu = [], []
+  for i in range(warmup + iterations):
+    images = torch.rand(real_batch, 3, 32, 32) * 2 - 1
+    labels = torch.randint(0, config["n_classes"], (real_batch,))
+    start_wall, start_cpu = time.perf_counter(), time.process_time()
+    state["itr"] += 1
+    for network in networks:
+      network.train()
+    train(images, labels)
+    if i >= warmup:
+      wall.append(time.perf_counter() - start_wall)
+      cpu.append(time.process_time() - start_cpu)
+  return wall, cpu
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--biggan_pytorch_dir", required=True,
@@ -110,21 +130,10 @@ def main():
   state = {"itr": 0}
   train = train_fns.GAN_training_function(generator, discriminator, pair,
                                           z, y, ema, state, config)
-  real_batch = batch * config["num_D_steps"]  # What train.py's loader gives.
-  wall, cpu = [], []
-  for i in range(args.warmup + args.iterations):
-    images = torch.rand(real_batch, 3, 32, 32) * 2 - 1
-    labels = torch.randint(0, config["n_classes"], (real_batch,))
-    start_wall, start_cpu = time.perf_counter(), time.process_time()
-    state["itr"] += 1
-    generator.train()
-    discriminator.train()
-    if ema_generator is not None:
-      ema_generator.train()
-    train(images, labels)
-    if i >= args.warmup:
-      wall.append(time.perf_counter() - start_wall)
-      cpu.append(time.process_time() - start_cpu)
+  networks = [n for n in (generator, discriminator, ema_generator)
+              if n is not None]
+  wall, cpu = time_iterations(torch, train, state, networks, config,
+                              args.warmup, args.iterations)
   print("torch %s, %d threads, %d iterations: %.3f s mean, %.3f s min, "
         "%.3f CPU s per iteration" % (
             torch.__version__, torch.get_num_threads(), len(wall),

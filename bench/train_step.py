@@ -96,6 +96,8 @@ from tensorflow.python.profiler.internal import flops_registry  # noqa: E402,F40
 
 from logit_gan import config  # noqa: E402
 from logit_gan import gan  # noqa: E402
+from logit_gan.discriminator import Discriminator  # noqa: E402
+from logit_gan.generator import Generator  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("shapes", ["bench32", "paper64"],
@@ -221,14 +223,12 @@ def count_flops(concrete: Callable) -> FlopCount:
 def _gradients_without_xla(model: gan.LogitGAN):
   """Traces the step with the plain (not jit-compiled) gradient functions,
   so that the whole step is one graph the FLOP counter can read."""
-  # pylint: disable=protected-access
-  saved = model._d_gradients, model._g_gradients
-  model._d_gradients = model._discriminator_gradients
-  model._g_gradients = model._generator_gradients
+  saved = model.jit_compile
+  model.jit_compile = False
   try:
     yield
   finally:
-    model._d_gradients, model._g_gradients = saved
+    model.jit_compile = saved
 
 
 # Timing.
@@ -298,7 +298,6 @@ def _phase_functions(model: gan.LogitGAN, batch: dict, xla: bool
                      ) -> dict[str, tuple[int, Callable, Callable]]:
   """name -> (times per step, function as the step runs it, plain function
   for FLOP counting); each takes no arguments."""
-  # pylint: disable=protected-access
   b = batch["logits"].shape[0] // model.batches_per_step
   images, logits = batch["images"][:b], batch["logits"][:b]
   epsilon = tf.random.stateless_normal([b, model.z_dim], [1, 2])
@@ -308,9 +307,9 @@ def _phase_functions(model: gan.LogitGAN, batch: dict, xla: bool
   both_logits = tf.concat([logits, logits], 0)
   d_vars = model.discriminator.trainable_variables
   g_vars = model.generator.trainable_variables
-  d_grads, _ = tf.function(model._discriminator_gradients)(
+  d_grads, _ = tf.function(model.discriminator_gradients)(
       images, logits, epsilon, seed, 1.0)
-  g_grads, _ = tf.function(model._generator_gradients)(logits, epsilon, 1.0)
+  g_grads, _ = tf.function(model.generator_gradients)(logits, epsilon, 1.0)
 
   def g_forward():
     return model.generator(logits, epsilon, training=True)
@@ -339,13 +338,14 @@ def _phase_functions(model: gan.LogitGAN, batch: dict, xla: bool
   compiled = lambda f: tf.function(f, jit_compile=xla)
   plain = tf.function
   d = model.disc_iters
+  stepped_d, stepped_g = model.gradient_functions()  # As the step runs them.
   return {
       "G forward (B)": (0, compiled(g_forward), plain(g_forward)),
       "D forward (2B)": (0, compiled(d_forward), plain(d_forward)),
-      "D gradients": (d, plain(d_gradients(model._d_gradients)),
-                      plain(d_gradients(model._discriminator_gradients))),
-      "G gradients": (1, plain(g_gradients(model._g_gradients)),
-                      plain(g_gradients(model._generator_gradients))),
+      "D gradients": (d, plain(d_gradients(stepped_d)),
+                      plain(d_gradients(model.discriminator_gradients))),
+      "G gradients": (1, plain(g_gradients(stepped_g)),
+                      plain(g_gradients(model.generator_gradients))),
       "D Adam apply": (d, plain(d_apply), plain(d_apply)),
       "G Adam apply": (1, plain(g_apply), plain(g_apply)),
       "EMA update": (1, plain(ema), plain(ema)),
@@ -360,7 +360,6 @@ def run_shape(shape: Shape, modes: list[bool]) -> dict:
                  "Discriminator.initializer = 'normal'"]
   config.parse([], bindings)
   iterations = FLAGS.iterations or shape.iterations
-  repeats = FLAGS.phase_repeats or shape.phase_repeats
   warmup = shape.warmup if FLAGS.warmup is None else FLAGS.warmup
   result = {"shape": dataclasses.asdict(shape), "gin_bindings": bindings,
             "mixed_precision": FLAGS.mixed_precision,
@@ -370,55 +369,68 @@ def run_shape(shape: Shape, modes: list[bool]) -> dict:
     print(f"\n== {shape.name}: {shape.description}; XLA {mode}; "
           f"{FLAGS.mixed_precision or 'float32'}", flush=True)
     entry = result["modes"][mode] = {"load_before": _load()}
-    model = None
     try:
-      start = time.perf_counter()
-      model = gan.LogitGAN(shape.num_classes, ema_start_step=0,
-                           jit_compile=xla,
-                           mixed_precision=FLAGS.mixed_precision)
-      entry["build_s"] = time.perf_counter() - start
-      batch = _fixed_batch(shape, model.resolution, model.batches_per_step,
-                           FLAGS.seed)
-      result.setdefault("model", {
-          "disc_iters": model.disc_iters, "resolution": model.resolution,
-          "g_params": _parameters(model.generator),
-          "d_params": _parameters(model.discriminator),
-          "input_shapes": {k: v.shape.as_list() for k, v in batch.items()}})
-      print(f"   built in {entry['build_s']:.1f} s; G {result['model']['g_params']:,}"
-            f" / D {result['model']['d_params']:,} parameters; inputs "
-            f"{result['model']['input_shapes']}", flush=True)
-      if "flops" not in result:
-        with _gradients_without_xla(model):
-          concrete = tf.function(model.train_step).get_concrete_function(
-              batch)
-        result["flops"] = count_flops(concrete).as_dict()
-        del concrete
-        print(f"   {result['flops']['total'] / 1e9:.1f} GFLOP per iteration",
-              flush=True)
-      step = tf.function(lambda b: model.train_step(b))
-      timing = time_calls(lambda: step(batch), iterations, warmup)
-      entry.update(timing)
-      entry["images_per_s"] = (model.disc_iters * shape.batch
-                               / timing["mean_s"])
-      entry["gflops_per_s"] = result["flops"]["total"] / timing["mean_s"] / 1e9
-      print(f"   step: first call {timing['first_call_s']:.1f} s; "
-            f"{timing['mean_s']:.3f} s/iteration (min {timing['min_s']:.3f}, "
-            f"{len(timing['times_s'])} timed: "
-            + ", ".join(f"{t:.3f}" for t in timing["times_s"]) + "), "
-            f"{entry['gflops_per_s']:.1f} GFLOP/s", flush=True)
-      if FLAGS.phases:
-        entry["phases"] = run_phases(model, batch, xla, repeats, warmup,
-                                     result)
+      _run_mode(shape, xla, entry, result)
     except Exception as error:  # pylint: disable=broad-except
       entry["error"] = _error_text(error)
       print(f"   FAILED: {entry['error']}", flush=True)
       traceback.print_exc(file=sys.stderr)
     finally:
       entry["load_after"] = _load()
-      del model
       gc.collect()
       keras.backend.clear_session()
   return result
+
+
+def _build_model(shape: Shape, xla: bool) -> gan.LogitGAN:
+  """The GAN of the gin bindings parsed, with networks made from them in the
+  measured precision, as the trainer makes them."""
+  with gan.dtype_policy(FLAGS.mixed_precision):
+    generator, discriminator = Generator(), Discriminator()
+  return gan.LogitGAN(shape.num_classes, generator=generator,
+                      discriminator=discriminator, ema_start_step=0,
+                      jit_compile=xla, mixed_precision=FLAGS.mixed_precision)
+
+
+def _run_mode(shape: Shape, xla: bool, entry: dict, result: dict) -> None:
+  """Builds the model, counts its FLOPs once per shape, and times the step
+  (and its phases) with XLA on or off, into `entry` and `result`."""
+  start = time.perf_counter()
+  model = _build_model(shape, xla)
+  entry["build_s"] = time.perf_counter() - start
+  batch = _fixed_batch(shape, model.resolution, model.batches_per_step,
+                       FLAGS.seed)
+  result.setdefault("model", {
+      "disc_iters": model.disc_iters, "resolution": model.resolution,
+      "g_params": _parameters(model.generator),
+      "d_params": _parameters(model.discriminator),
+      "input_shapes": {k: v.shape.as_list() for k, v in batch.items()}})
+  sizes = result["model"]
+  print(f"   built in {entry['build_s']:.1f} s; G {sizes['g_params']:,} / D "
+        f"{sizes['d_params']:,} parameters; inputs {sizes['input_shapes']}",
+        flush=True)
+  if "flops" not in result:
+    with _gradients_without_xla(model):
+      concrete = tf.function(model.train_step).get_concrete_function(batch)
+    result["flops"] = count_flops(concrete).as_dict()
+    del concrete
+    print(f"   {result['flops']['total'] / 1e9:.1f} GFLOP per iteration",
+          flush=True)
+  step = tf.function(lambda b: model.train_step(b))
+  timing = time_calls(lambda: step(batch), result["iterations"],
+                      result["warmup"])
+  entry.update(timing)
+  entry["images_per_s"] = model.disc_iters * shape.batch / timing["mean_s"]
+  entry["gflops_per_s"] = result["flops"]["total"] / timing["mean_s"] / 1e9
+  print(f"   step: first call {timing['first_call_s']:.1f} s; "
+        f"{timing['mean_s']:.3f} s/iteration (min {timing['min_s']:.3f}, "
+        f"{len(timing['times_s'])} timed: "
+        + ", ".join(f"{t:.3f}" for t in timing["times_s"]) + "), "
+        f"{entry['gflops_per_s']:.1f} GFLOP/s", flush=True)
+  if FLAGS.phases:
+    repeats = FLAGS.phase_repeats or shape.phase_repeats
+    entry["phases"] = run_phases(model, batch, xla, repeats,
+                                 result["warmup"], result)
 
 
 def run_phases(model: gan.LogitGAN, batch: dict, xla: bool, repeats: int,
@@ -452,13 +464,12 @@ def _table(rows: list[list[str]]) -> str:
                    + [line(r) for r in rows[1:]])
 
 
-def report(results: list[dict]) -> str:
-  out = []
+def _step_rows(results: list[dict], errors: list[str]) -> tuple[list, bool]:
+  """The full-step table's rows, and whether the machine was busy."""
   rows = [["shape", "XLA", "s/iter", "min s", "images/s", "GFLOP/iter",
            "GFLOP/s", "ref s/iter", "vs ref", "target", "CPU s/iter",
            "1st call s", "load"]]
   busy = False
-  errors = []
   for res in results:
     shape = res["shape"]
     total = res.get("flops", {}).get("total")
@@ -484,15 +495,75 @@ def report(results: list[dict]) -> str:
           (f"<= {target:.2f} " + ("met" if mean <= target else "MISSED")),
           f"{entry['cpu_s']:.2f}", f"{entry['first_call_s']:.1f}",
           "/".join("?" if l is None else f"{l:.1f}" for l in loads)])
-  out.append("Full training iteration (LogitGAN.train_step: 2 D updates + "
-             "1 G update + EMA), wall clock, "
-             f"{FLAGS.mixed_precision or 'float32'}")
-  out.append(_table(rows))
-  out.append("images/s = disc_iters x batch real images per iteration / "
-             "mean s/iter; 'vs ref' = reference s/iter / ours; 'CPU s/iter' "
-             "= process CPU time per iteration (all threads); '1st call' = "
-             "tracing (+ XLA compiling) + first run, not in s/iter; 'load' = "
-             "1-min load average before/after.")
+  return rows, busy
+
+
+def _phase_rows(res: dict, modes: list[str], errors: list[str]) -> list:
+  """One shape's per-phase table: each phase, their weighted sum, the full
+  step and the rest."""
+  head = ["phase (" + res["shape"]["name"] + ")", "x/step", "GFLOP"]
+  for mode in modes:
+    head += [f"ms XLA {mode}", f"GFLOP/s {mode}"]
+  rows = [head]
+  sums = {mode: 0.0 for mode in modes}
+  for name in res["modes"][modes[0]]["phases"]:
+    count = res["modes"][modes[0]]["phases"][name]["per_step"]
+    flops = res.get("phase_flops", {}).get(name)
+    row = [name, str(count) if count else "-",
+           "?" if flops is None else f"{flops / 1e9:.2f}"]
+    for mode in modes:
+      phase = res["modes"][mode]["phases"][name]
+      if "mean_s" not in phase:
+        row += ["FAILED", ""]
+        errors.append(f"{res['shape']['name']} XLA {mode} phase {name}: "
+                      f"{phase['error']}")
+        continue
+      sums[mode] += count * phase["mean_s"]
+      row += [f"{phase['mean_s'] * 1e3:.1f}", f"{phase['gflops_per_s']:.1f}"]
+    rows.append(row)
+  total = res.get("flops", {}).get("total")
+  step = {m: res["modes"][m] for m in modes}
+  rows.append(["sum (x/step)", "", ""] + sum(
+      ([f"{sums[m] * 1e3:.1f}", ""] for m in modes), []))
+  rows.append(["full step", "1",
+               "?" if total is None else f"{total / 1e9:.2f}"] + sum(
+      ([f"{step[m]['mean_s'] * 1e3:.1f}", f"{step[m]['gflops_per_s']:.1f}"]
+       for m in modes), []))
+  rows.append(["rest (step - sum)", "", ""] + sum(
+      ([f"{(step[m]['mean_s'] - sums[m]) * 1e3:.1f}", ""] for m in modes),
+      []))
+  return rows
+
+
+def _flops_lines(results: list[dict]) -> list[str]:
+  lines = ["FLOPs: TensorFlow's registered per-op 'flops' statistics "
+           "(tf.compat.v1.profiler float_operation), summed over the ops "
+           "the runtime executes in the XLA-off graph of one train_step "
+           "(multiply-add = 2); used for both XLA modes."]
+  for res in results:
+    flops = res.get("flops")
+    if not flops:
+      continue
+    top = ", ".join(f"{k} {v / 1e9:.1f}" for k, v in
+                    list(flops["by_type"].items())[:4])
+    lines.append(f"  {res['shape']['name']}: {flops['total'] / 1e9:.2f} "
+                 f"GFLOP/iteration ({top}, ... GFLOP); ops with unknown "
+                 f"shapes {flops['unknown_shape_ops']}, nested calls "
+                 f"{flops['nested_calls']}.")
+  return lines
+
+
+def report(results: list[dict]) -> str:
+  errors = []
+  rows, busy = _step_rows(results, errors)
+  out = ["Full training iteration (LogitGAN.train_step: 2 D updates + 1 G "
+         "update + EMA), wall clock, "
+         f"{FLAGS.mixed_precision or 'float32'}", _table(rows),
+         "images/s = disc_iters x batch real images per iteration / mean "
+         "s/iter; 'vs ref' = reference s/iter / ours; 'CPU s/iter' = "
+         "process CPU time per iteration (all threads); '1st call' = "
+         "tracing (+ XLA compiling) + first run, not in s/iter; 'load' = "
+         "1-min load average before/after."]
   if busy:
     out.append(f"WARNING: the load average exceeded 1.5 x {os.cpu_count()} "
                "CPUs: other processes competed for the CPUs; the times are "
@@ -502,64 +573,15 @@ def report(results: list[dict]) -> str:
     out.append(f"{shape['name']}: {shape['description']}; reference "
                f"{shape['reference_s']} s/iter ({shape['reference_note']}).")
   for res in results:
-    if not any("phases" in e for e in res["modes"].values()):
-      continue
     modes = [m for m, e in res["modes"].items() if "phases" in e]
-    head = ["phase (" + res["shape"]["name"] + ")", "x/step", "GFLOP"]
-    for mode in modes:
-      head += [f"ms XLA {mode}", f"GFLOP/s {mode}"]
-    rows = [head]
-    names = list(res["modes"][modes[0]]["phases"])
-    sums = {mode: 0.0 for mode in modes}
-    for name in names:
-      count = res["modes"][modes[0]]["phases"][name]["per_step"]
-      flops = res.get("phase_flops", {}).get(name)
-      row = [name, str(count) if count else "-",
-             "?" if flops is None else f"{flops / 1e9:.2f}"]
-      for mode in modes:
-        phase = res["modes"][mode]["phases"][name]
-        if "mean_s" not in phase:
-          row += ["FAILED", ""]
-          errors.append(f"{res['shape']['name']} XLA {mode} phase {name}: "
-                        f"{phase['error']}")
-          continue
-        sums[mode] += count * phase["mean_s"]
-        row += [f"{phase['mean_s'] * 1e3:.1f}",
-                f"{phase['gflops_per_s']:.1f}"]
-      rows.append(row)
-    total = res.get("flops", {}).get("total")
-    rows.append(["sum (x/step)", "", ""] + sum(
-        ([f"{sums[m] * 1e3:.1f}", ""] for m in modes), []))
-    rows.append(["full step", "1",
-                 "?" if total is None else f"{total / 1e9:.2f}"] + sum(
-        ([f"{res['modes'][m]['mean_s'] * 1e3:.1f}",
-          f"{res['modes'][m]['gflops_per_s']:.1f}"] for m in modes), []))
-    rows.append(["rest (step - sum)", "", ""] + sum(
-        ([f"{(res['modes'][m]['mean_s'] - sums[m]) * 1e3:.1f}", ""]
-         for m in modes), []))
-    out.append("")
-    out.append(f"Per-phase profile, {res['shape']['name']} (each piece "
-               "timed alone; mean of the timed calls)")
-    out.append(_table(rows))
-  out.append("")
-  out.append("FLOPs: TensorFlow's registered per-op 'flops' statistics "
-             "(tf.compat.v1.profiler float_operation), summed over the ops "
-             "the runtime executes in the XLA-off graph of one train_step "
-             "(multiply-add = 2); used for both XLA modes.")
-  for res in results:
-    flops = res.get("flops")
-    if not flops:
-      continue
-    top = ", ".join(f"{k} {v / 1e9:.1f}" for k, v in
-                    list(flops["by_type"].items())[:4])
-    out.append(f"  {res['shape']['name']}: {flops['total'] / 1e9:.2f} GFLOP/"
-               f"iteration ({top}, ... GFLOP); ops with unknown shapes "
-               f"{flops['unknown_shape_ops']}, nested calls "
-               f"{flops['nested_calls']}.")
+    if modes:
+      out += ["", f"Per-phase profile, {res['shape']['name']} (each piece "
+              "timed alone; mean of the timed calls)",
+              _table(_phase_rows(res, modes, errors))]
+  out += [""] + _flops_lines(results)
   if errors:
-    out.append("")
-    out.append("Failures:")
-    out.extend("  " + e.replace("\n", "\n    ") for e in errors)
+    out += ["", "Failures:"] + ["  " + e.replace("\n", "\n    ")
+                                for e in errors]
   return "\n".join(out)
 
 

@@ -63,8 +63,9 @@ class Discriminator(keras.Model):
     spectral_norm, singular_value, initializer, init_stddev: as `Generator`.
     relu_on_input, identity_shortcut: see the module docstring.
     num_classes: logit width n_c; None takes it from the first call.
-    logit_scale: multiplies the logits before the projection (see
-      `Generator`'s).
+
+  `get_config()` holds every argument (those gin filled in too), as
+  `Generator`'s.
   """
 
   def __init__(self, *, ch: int = 96, resolution: Optional[int] = None,
@@ -74,9 +75,12 @@ class Discriminator(keras.Model):
                singular_value: str = "auto", initializer: str = "orthogonal",
                init_stddev: float = 0.02, relu_on_input: bool = False,
                identity_shortcut: bool = False,
-               num_classes: Optional[int] = None, logit_scale: float = 1.0,
+               num_classes: Optional[int] = None,
                name: str = "discriminator"):
+    # First, while locals() holds only the arguments.
+    arguments = layers.constructor_arguments(locals())
     super().__init__(name=name)
+    self._arguments = arguments
     if resolution is not None and resolution not in CHANNEL_MULTIPLIERS:
       raise ValueError(f"Discriminator resolution={resolution} is not "
                        f"supported; choose one of {sorted(CHANNEL_MULTIPLIERS)}.")
@@ -85,7 +89,6 @@ class Discriminator(keras.Model):
     self._channel_multipliers = channel_multipliers
     self.project_labels = project_labels
     self.num_classes = num_classes
-    self.logit_scale = logit_scale
     self._blocks_with_attention = blocks_with_attention
     self._relu_on_input = relu_on_input
     self._identity_shortcut = identity_shortcut
@@ -126,6 +129,16 @@ class Discriminator(keras.Model):
             name=f"{block_name}_attention", **self._sn)
     self.blocks = blocks
     self.attention = attention_layers
+
+  def get_config(self) -> dict:
+    """The constructor's arguments, JSON-serialisable, with the logit width
+    and resolution the network was built for."""
+    return {**self._arguments, "num_classes": self.num_classes,
+            "resolution": self.resolution}
+
+  @classmethod
+  def from_config(cls, config: dict) -> "Discriminator":
+    return cls(**config)
 
   @property
   def image_shape(self) -> Optional[tuple[int, int, int]]:
@@ -219,8 +232,7 @@ class Discriminator(keras.Model):
     scores = tf.cast(self.final_fc(features, training=training)[:, 0],
                      tf.float32)
     if self.embedding is not None:
-      embedded = self.embedding(tf.cast(logits, tf.float32)
-                                * self.logit_scale,
+      embedded = self.embedding(tf.cast(logits, tf.float32),
                                 training=training)
       scores += tf.reduce_sum(tf.cast(embedded, tf.float32) * features,
                               axis=1)

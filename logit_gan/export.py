@@ -77,11 +77,14 @@ def next_version_dir(export_dir: str) -> str:
   return os.path.join(export_dir, str(latest + 1))
 
 
-def seeded_noise(seeds: tf.Tensor, z_dim: int) -> tf.Tensor:
-  """Noise [B, z_dim] whose row i depends only on seeds[i] (int64 [B])."""
+def seeded_noise(seeds: tf.Tensor, z_dim: int,
+                 distribution: str = "normal") -> tf.Tensor:
+  """Noise [B, z_dim] whose row i depends only on seeds[i] (int64 [B]),
+  from the `noise.SAMPLERS` distribution named."""
   def row(seed):
     return noise.eval_noise(
-        [z_dim], tf.stack([seed, tf.constant(SEED_STREAM, tf.int64)]))
+        [z_dim], tf.stack([seed, tf.constant(SEED_STREAM, tf.int64)]),
+        distribution_fn=noise.SAMPLERS[distribution])
   return tf.map_fn(row, seeds, fn_output_signature=tf.float32)
 
 
@@ -120,9 +123,10 @@ def _checked(**inputs: tuple[tf.Tensor, tuple]) -> list[tf.Tensor]:
 class _Endpoints:
   """The signature functions over one generator (and classifier)."""
 
-  def __init__(self, generator, classifier):
+  def __init__(self, generator, classifier, distribution: str):
     self.generator = generator
     self.classifier = classifier
+    self.distribution = distribution
     self.num_classes = generator.num_classes
     self.z_dim = generator.z_dim
 
@@ -139,14 +143,16 @@ class _Endpoints:
   def from_logits_seeded(self, inputs):
     logits, seed = _checked(logits=(inputs["logits"], (self.num_classes,)),
                             seed=(inputs["seed"], ()))
-    return self._images(logits, seeded_noise(seed, self.z_dim))
+    return self._images(logits, seeded_noise(seed, self.z_dim,
+                                             self.distribution))
 
   def from_images(self, inputs):
     size = self.generator.resolution
     images, = _checked(images=(inputs["images"], (size, size, 3)))
     logits = self.classifier(pipeline.to_model_range(images))
     seeds = tf.range(tf.shape(logits, out_type=tf.int64)[0])
-    outputs = self._images(logits, seeded_noise(seeds, self.z_dim),
+    outputs = self._images(logits, seeded_noise(seeds, self.z_dim,
+                                                self.distribution),
                            prefix="reconstructions")
     return {**outputs, "logits": logits,
             "predicted_class": tf.argmax(logits, axis=-1)}
@@ -166,20 +172,23 @@ def describe(metadata: dict[str, Any]) -> dict[str, Any]:
 
 
 def export(generator, export_dir: str, *, metadata: dict[str, Any],
-           classifier: Optional[Any] = None) -> str:
+           classifier: Optional[Any] = None,
+           eval_distribution: str = "normal") -> str:
   """Writes generator (and classifier) as the next version in export_dir.
 
   generator: a built Generator whose inference statistics are ready (the
     EMA generator after standing statistics; see `trained.load`).
   metadata: `describe`'s fields besides z_dim, resolution, num_classes.
   classifier: a frozen zoo.Classifier to bundle (adds `reconstruct`).
+  eval_distribution: the run's evaluation noise (`noise.SAMPLERS` name,
+    `LogitGAN.eval_distribution`), which the seeded signatures draw.
   Returns the version directory written.
   """
   num_classes, z_dim = generator.num_classes, generator.z_dim
   resolution = generator.resolution
   info = describe({**metadata, "num_classes": num_classes, "z_dim": z_dim,
                    "resolution": resolution})
-  endpoints = _Endpoints(generator, classifier)
+  endpoints = _Endpoints(generator, classifier, eval_distribution)
   logits = ([None, num_classes], tf.float32)
   archive = keras.export.ExportArchive()
   archive.track(generator)

@@ -39,8 +39,8 @@ from logit_gan import noise
 from logit_gan.discriminator import Discriminator
 from logit_gan.generator import Generator
 
-METRICS = ("d_loss", "d_loss_real", "d_loss_fake", "d_penalty", "d_mismatch",
-           "g_loss", "d_real", "d_fake")
+METRICS = ("d_loss", "d_loss_real", "d_loss_fake", "d_penalty", "g_loss",
+           "d_real", "d_fake")
 
 
 MIXED_PRECISION_POLICIES = ("mixed_bfloat16", "mixed_float16")
@@ -74,16 +74,36 @@ def dtype_policy(name: Optional[str]):
 def copy_generator(generator: Generator) -> Generator:
   """A generator with `generator`'s architecture and a copy of its weights.
 
-  Built from the same gin bindings; its own initialization is skipped (it
-  is overwritten), which saves a minute of orthogonal init at paper size."""
-  copy = Generator(initializer="normal")
+  Built from `generator.get_config()`, not from gin; its own initialization
+  is the cheap normal one (it is overwritten), which saves a minute of
+  orthogonal init at paper size."""
+  copy = type(generator).from_config(
+      {**generator.get_config(), "initializer": "normal"})
   copy.build_for(generator.num_classes)
-  if [w.shape for w in copy.weights] != [w.shape for w in generator.weights]:
-    raise ValueError("The EMA generator's architecture differs from the "
-                     "generator's; were gin bindings changed in between?")
+  if ([(w.path, w.shape) for w in copy.weights]
+      != [(w.path, w.shape) for w in generator.weights]):
+    raise ValueError("A generator rebuilt from its get_config() has other "
+                     "weights than the generator; get_config is incomplete.")
   for target, source in zip(copy.weights, generator.weights):
     target.assign(source)
   return copy
+
+
+def _in_policy(network: keras.Model, policy: Optional[str]) -> keras.Model:
+  """`network`, computing in `policy`'s dtype (None: float32).
+
+  A Keras layer takes its dtype policy when it is constructed; a network
+  constructed outside the policy, not built yet, is constructed again from
+  its config inside it (it has no weights to lose)."""
+  if network.dtype_policy.name == (policy or "float32"):
+    return network
+  if network.built:
+    raise ValueError(
+        f"The {network.name} computes in {network.dtype_policy.name}, not "
+        f"GAN.mixed_precision = {policy!r}, and is built already; construct "
+        "it inside `gan.dtype_policy(...)`, or pass it unbuilt.")
+  with dtype_policy(policy):
+    return type(network).from_config(network.get_config())
 
 
 def shared_overflow(gradients, optimizer, context) -> list:
@@ -105,7 +125,8 @@ def shared_overflow(gradients, optimizer, context) -> list:
           for g in gradients]
 
 
-@gin.configurable("GAN", denylist=["num_classes", "classifier"])
+@gin.configurable("GAN", denylist=["num_classes", "classifier", "generator",
+                                   "discriminator", "eval_distribution"])
 class LogitGAN(tf.Module):
   """G, D and the EMA of G, with the paper's optimizers and schedule.
 
@@ -114,6 +135,11 @@ class LogitGAN(tf.Module):
     num_classes: the logit width n_c the networks are built for.
     classifier: the frozen classifier Φ, images -> logits; used when a batch
       carries no cached logits. None: batches must carry logits.
+    generator, discriminator: the networks G and D, built here for
+      `num_classes` (and G's resolution) unless they are already (as
+      compare_gan's ModularGAN receives its architecture; the entry point,
+      `trainer.train`, makes them from gin). The EMA G is a copy of G made
+      from its config.
     disc_iters: D updates per G update [options.disc_iters].
     fresh_generator_batch: G's update takes the logits of one more batch,
       unseen by D, as compare_gan's TPU step (the paper's); False: those of
@@ -121,13 +147,15 @@ class LogitGAN(tf.Module):
     g_lr, d_lr: Adam learning rates [ModularGAN.g_lr, ModularGAN.d_lr].
     beta1, beta2: Adam's betas [AdamOptimizer.beta1, beta2].
     penalty_weight: weight of `penalty.fn` [options.lamba].
-    mismatch_weight: weight of a matching-aware D term, real images with
-      another example's logits scored as fakes; 0 (the paper) turns it off.
     use_ema, ema_decay, ema_start_step: the EMA of G's weights
       [ModularGAN.g_use_ema, ema_decay, ema_start_step].
     seed: the run's seed for noise [run_config.tf_random_seed].
     jit_compile: compile each gradient computation with XLA (one replica
-      only: refused with several; a TPU compiles the whole step anyway).
+      only: refused with several; a TPU compiles the whole step anyway);
+      the `jit_compile` property changes it before a step is traced.
+    eval_distribution: the `noise.SAMPLERS` name of the evaluation noise,
+      which standing statistics and reconstructions draw (not a GAN
+      binding: the entry point passes `eval_z.distribution_fn`'s).
     mixed_precision: None (float32), 'mixed_bfloat16' (TPU) or
       'mixed_float16' (GPU, with dynamic loss scaling): G and D compute in
       that dtype; weights, batch statistics, power iterations, D's outputs
@@ -135,13 +163,14 @@ class LogitGAN(tf.Module):
   """
 
   def __init__(self, num_classes: int, classifier: Optional[Callable] = None,
-               *, disc_iters: int = 2, fresh_generator_batch: bool = True,
+               *, generator: Generator, discriminator: Discriminator,
+               disc_iters: int = 2, fresh_generator_batch: bool = True,
                g_lr: float = 1e-4,
                d_lr: float = 5e-4, beta1: float = 0.0, beta2: float = 0.999,
-               penalty_weight: float = 1.0, mismatch_weight: float = 0.0,
-               use_ema: bool = True,
+               penalty_weight: float = 1.0, use_ema: bool = True,
                ema_decay: float = 0.9999, ema_start_step: int = 40_000,
                seed: int = 0, jit_compile: bool = False,
+               eval_distribution: str = "normal",
                mixed_precision: Optional[str] = None):
     super().__init__(name="logit_gan")
     if disc_iters < 1:
@@ -151,18 +180,24 @@ class LogitGAN(tf.Module):
     self.num_classes = num_classes
     self.classifier = classifier
     self.g_lr, self.d_lr = g_lr, d_lr
+    self.beta1, self.beta2 = beta1, beta2
     self.disc_iters = disc_iters
     self.fresh_generator_batch = fresh_generator_batch
     self.penalty_weight = penalty_weight
-    self.mismatch_weight = mismatch_weight
     self.use_ema = use_ema
     self.ema_decay = ema_decay
     self.ema_start_step = ema_start_step
     self.seed = seed
+    if eval_distribution not in noise.SAMPLERS:
+      raise ValueError(f"eval_distribution {eval_distribution!r} is not one "
+                       f"of {sorted(noise.SAMPLERS)}.")
+    self.eval_distribution = eval_distribution
     self.mixed_precision = mixed_precision
     with dtype_policy(mixed_precision):
-      self.generator = Generator().build_for(num_classes)
-      self.discriminator = Discriminator().build_for(
+      self.generator = _in_policy(generator, mixed_precision).build_for(
+          num_classes)
+      self.discriminator = _in_policy(discriminator,
+                                      mixed_precision).build_for(
           num_classes, self.generator.resolution)
       self.ema_generator = (copy_generator(self.generator) if use_ema
                             else None)
@@ -176,14 +211,47 @@ class LogitGAN(tf.Module):
                             name="global_step")
     self.d_updates = tf.Variable(0, dtype=tf.int64, trainable=False,
                                  name="discriminator_updates")
+    self._compiled_d_gradients = self._compiled_g_gradients = None
     self.jit_compile = jit_compile
-    self._d_gradients = self._discriminator_gradients
-    self._g_gradients = self._generator_gradients
-    if jit_compile:
+
+  @property
+  def jit_compile(self) -> bool:
+    """Whether the step compiles each gradient computation with XLA (see
+    `gradient_functions`). Set it before the step is traced: a traced step
+    keeps the functions it was traced with."""
+    return self._jit_compile
+
+  @jit_compile.setter
+  def jit_compile(self, flag: bool) -> None:
+    self._jit_compile = bool(flag)
+
+  def gradient_functions(self) -> tuple[Callable, Callable]:
+    """(D's, G's) gradient computation as the step calls them:
+    `discriminator_gradients` and `generator_gradients`, compiled with XLA
+    when `jit_compile` (each compiled once, then reused)."""
+    if not self.jit_compile:
+      return self.discriminator_gradients, self.generator_gradients
+    if self._compiled_d_gradients is None:
       # A nested tf.function cannot hold the cross-replica updates of
       # spectral norm, so XLA is for one replica per host (and TPU).
-      self._d_gradients = tf.function(self._d_gradients, jit_compile=True)
-      self._g_gradients = tf.function(self._g_gradients, jit_compile=True)
+      self._compiled_d_gradients = tf.function(self.discriminator_gradients,
+                                               jit_compile=True)
+      self._compiled_g_gradients = tf.function(self.generator_gradients,
+                                               jit_compile=True)
+    return self._compiled_d_gradients, self._compiled_g_gradients
+
+  def settings(self) -> dict:
+    """The constructor's arguments besides the classifier and the networks
+    (jit_compile aside: it changes no result), JSON-serialisable: with the
+    networks' configs, what rebuilds this model without gin (run.json)."""
+    return {"disc_iters": self.disc_iters,
+            "fresh_generator_batch": self.fresh_generator_batch,
+            "g_lr": self.g_lr, "d_lr": self.d_lr, "beta1": self.beta1,
+            "beta2": self.beta2, "penalty_weight": self.penalty_weight,
+            "use_ema": self.use_ema, "ema_decay": self.ema_decay,
+            "ema_start_step": self.ema_start_step, "seed": self.seed,
+            "eval_distribution": self.eval_distribution,
+            "mixed_precision": self.mixed_precision}
 
   @property
   def inference_generator(self) -> Generator:
@@ -210,7 +278,10 @@ class LogitGAN(tf.Module):
     # spectral-norm power iteration a second time.
     return self.discriminator(images, logits, training=False)
 
-  def _discriminator_gradients(self, images, logits, epsilon, seed, scale):
+  def discriminator_gradients(self, images, logits, epsilon, seed, scale):
+    """D's gradients and metrics on one sub-batch: real images [B, R, R, 3]
+    with their logits [B, n_c], fakes G(logits, epsilon [B, z_dim]), the
+    penalty's noise from `seed` and the loss multiplied by `scale`."""
     fake = tf.stop_gradient(self.generator(logits, epsilon, training=True))
     with tf.GradientTape() as tape:
       features = self.discriminator.features(tf.concat([images, fake], 0),
@@ -222,31 +293,18 @@ class LogitGAN(tf.Module):
       penalty = losses.compute_penalty(self._discriminator_fn, images, fake,
                                        logits, seed)
       loss = result.d_loss + self.penalty_weight * penalty
-      mismatch = tf.constant(0.0)
-      if self.mismatch_weight:
-        mismatch = self._mismatch_loss(tf.split(features, 2)[0], d_real,
-                                       logits)
-        loss += self.mismatch_weight * mismatch
       scaled = self.d_optimizer.scale_loss(loss * scale)
     gradients = tape.gradient(scaled,
                               self.discriminator.trainable_variables)
     metrics = {"d_loss": loss, "d_loss_real": result.d_loss_real,
                "d_loss_fake": result.d_loss_fake, "d_penalty": penalty,
                "d_real": tf.reduce_mean(d_real),
-               "d_fake": tf.reduce_mean(d_fake), "d_mismatch": mismatch}
+               "d_fake": tf.reduce_mean(d_fake)}
     return gradients, metrics
 
-  def _mismatch_loss(self, real_features, d_real, logits):
-    """D's fake-side loss on real images paired with another image's logits
-    (a matching-aware D, Reed et al. 2016): from the first step D must judge
-    agreement with z, not only realism. The features are shared with the
-    real term, so this costs one projection."""
-    # training=False: the projection's spectral norm advanced once already.
-    d_mismatch = self.discriminator.project(
-        real_features, tf.roll(logits, shift=1, axis=0), training=False)
-    return losses.compute_losses(d_real, d_mismatch).d_loss_fake
-
-  def _generator_gradients(self, logits, epsilon, scale):
+  def generator_gradients(self, logits, epsilon, scale):
+    """G's gradients and loss on logits [B, n_c] with noise [B, z_dim], the
+    loss multiplied by `scale`."""
     with tf.GradientTape() as tape:
       fake = self.generator(logits, epsilon, training=True)
       d_fake = self.discriminator(fake, logits, training=True)
@@ -292,20 +350,21 @@ class LogitGAN(tf.Module):
     logits = tf.reshape(logits, [per_substep, self.batches_per_step,
                                  self.num_classes])
     metrics = {}
+    d_gradients, g_gradients = self.gradient_functions()
     for i in range(self.disc_iters):
       seed = noise.seed_for(self.seed, noise.Purpose.DISCRIMINATOR_STEP,
                             step, i)
       epsilon = self._replica_noise(seed, per_substep, context)
       penalty_seed = noise.seed_for(self.seed, noise.Purpose.PENALTY, step,
                                     i, replica)
-      gradients, metrics = self._d_gradients(
+      gradients, metrics = d_gradients(
           images[:, i], logits[:, i], epsilon, penalty_seed, scale)
       gradients = shared_overflow(gradients, self.d_optimizer, context)
       self.d_optimizer.apply_gradients(
           zip(gradients, self.discriminator.trainable_variables))
     seed = noise.seed_for(self.seed, noise.Purpose.GENERATOR_STEP, step)
     epsilon = self._replica_noise(seed, per_substep, context)
-    gradients, g_metrics = self._g_gradients(logits[:, -1], epsilon, scale)
+    gradients, g_metrics = g_gradients(logits[:, -1], epsilon, scale)
     gradients = shared_overflow(gradients, self.g_optimizer, context)
     self.g_optimizer.apply_gradients(
         zip(gradients, self.generator.trainable_variables))
@@ -427,7 +486,9 @@ class LogitGAN(tf.Module):
           return
         seed = noise.seed_for(self.seed, noise.Purpose.STANDING_STATISTICS,
                               index)
-        yield logits, noise.eval_noise([logits.shape[0], self.z_dim], seed)
+        yield logits, noise.eval_noise(
+            [logits.shape[0], self.z_dim], seed,
+            distribution_fn=noise.SAMPLERS[self.eval_distribution])
 
     return generator.compute_standing_statistics(batches())
 
@@ -437,7 +498,8 @@ class LogitGAN(tf.Module):
     logits = tf.convert_to_tensor(logits, tf.float32)
     epsilon = noise.eval_noise(
         [logits.shape[0], self.z_dim],
-        noise.seed_for(self.seed, noise.Purpose.EVALUATION, seed))
+        noise.seed_for(self.seed, noise.Purpose.EVALUATION, seed),
+        distribution_fn=noise.SAMPLERS[self.eval_distribution])
     return self._inference(logits, epsilon)
 
   @tf.function(reduce_retracing=True)

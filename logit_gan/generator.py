@@ -89,11 +89,11 @@ class Generator(keras.Model):
       default, which the paper's TPU runs used) with the global batch's
       under a TPUStrategy and each replica's otherwise.
     upsampling, gamma_centered_at_one: see the module docstring.
-    logit_scale: logits are multiplied by it before anything else, to keep
-      the conditioning O(1) when a classifier's logits are large (ours
-      reach +-20; one-hot labels, compare_gan's input, have norm 1). Part
-      of the model: callers always pass the classifier's raw logits.
     num_classes: logit width n_c; None takes it from the first call.
+
+  `get_config()` holds every argument (those gin filled in too), so
+  `Generator.from_config(g.get_config())` has g's architecture, weight
+  shapes and weight paths, without gin.
   """
 
   def __init__(self, *, ch: int = 96, resolution: int = 64,
@@ -107,9 +107,11 @@ class Generator(keras.Model):
                bn_epsilon: float = 1e-5,
                use_cross_replica_mean: Optional[bool] = None,
                upsampling: str = "nearest", gamma_centered_at_one: bool = True,
-               num_classes: Optional[int] = None, logit_scale: float = 1.0,
-               name: str = "generator"):
+               num_classes: Optional[int] = None, name: str = "generator"):
+    # First, while locals() holds only the arguments.
+    arguments = layers.constructor_arguments(locals())
     super().__init__(name=name)
+    self._arguments = arguments
     if resolution not in CHANNEL_MULTIPLIERS:
       raise ValueError(f"Generator resolution={resolution} is not supported; "
                        f"choose one of {sorted(CHANNEL_MULTIPLIERS)}.")
@@ -127,22 +129,27 @@ class Generator(keras.Model):
     self.hierarchical_z = hierarchical_z
     self.embed_labels = embed_labels
     self.num_classes = num_classes
-    self.logit_scale = logit_scale
     self.use_moving_averages = use_moving_averages
     self.channels = [ch * m for m in multipliers]
-    attention = checks.parse_block_names(
-        blocks_with_attention, self.num_blocks,
-        _attention_default(resolution), "Generator")
-
     init = layers.weight_initializer(initializer, init_stddev)
-    sn = dict(spectral_norm=spectral_norm, singular_value=singular_value,
-              initializer=init)
-    standardize = dict(use_moving_averages=use_moving_averages,
-                       decay=bn_decay, epsilon=bn_epsilon,
-                       use_cross_replica_mean=use_cross_replica_mean)
     self.embed = (layers.SNDense(embed_dim, use_bias=False, spectral_norm=False,
                                  initializer=init, name="embed_logits")
                   if embed_labels else None)
+    self._make_layers(
+        attention=checks.parse_block_names(
+            blocks_with_attention, self.num_blocks,
+            _attention_default(resolution), "Generator"),
+        sn=dict(spectral_norm=spectral_norm, singular_value=singular_value,
+                initializer=init),
+        standardize=dict(use_moving_averages=use_moving_averages,
+                         decay=bn_decay, epsilon=bn_epsilon,
+                         use_cross_replica_mean=use_cross_replica_mean),
+        upsampling=upsampling, gamma_centered_at_one=gamma_centered_at_one)
+
+  def _make_layers(self, *, attention, sn: dict, standardize: dict,
+                   upsampling: str, gamma_centered_at_one: bool) -> None:
+    """The seed layer, the up-blocks (with their attention) and the output
+    layers, in the order `build` creates their weights."""
     self.seed = layers.SNDense(
         self.channels[0] * SEED_SIZE ** 2, name="seed", **sn)
     self.blocks = []
@@ -157,6 +164,15 @@ class Generator(keras.Model):
             name=f"{block_name}_attention", **sn)
     self.final_bn = layers.BatchNorm(standardize=standardize, name="final_bn")
     self.final_conv = layers.SNConv2D(3, 3, name="final_conv", **sn)
+
+  def get_config(self) -> dict:
+    """The constructor's arguments, JSON-serialisable, with the logit width
+    the network was built for."""
+    return {**self._arguments, "num_classes": self.num_classes}
+
+  @classmethod
+  def from_config(cls, config: dict) -> "Generator":
+    return cls(**config)
 
   @property
   def image_shape(self) -> tuple[int, int, int]:
@@ -227,7 +243,7 @@ class Generator(keras.Model):
     report = on_stage or (lambda name, h: None)
     # Under a mixed-precision policy the network computes in its compute
     # dtype and hands back float32 images.
-    logits = tf.cast(logits, self.compute_dtype) * self.logit_scale
+    logits = tf.cast(logits, self.compute_dtype)
     noise = tf.cast(noise, self.compute_dtype)
     condition = self.embed(logits) if self.embed is not None else logits
     if self.hierarchical_z:

@@ -551,6 +551,17 @@ def log_parameters(model: keras.layers.Layer, what: str) -> None:
                ", ".join(f"{k} {v:,}" for k, v in counts.items() if v))
 
 
+def constructor_arguments(local_variables: dict) -> dict:
+  """A network's constructor arguments from `locals()` taken first thing in
+  its `__init__`, as JSON values (tuples become lists): its get_config.
+
+  Keras records only the arguments a caller passed; gin fills the others,
+  so Keras' own record would not rebuild the network without gin."""
+  return {name: list(value) if isinstance(value, tuple) else value
+          for name, value in local_variables.items()
+          if name not in ("self", "__class__")}
+
+
 def weights_by_path(model: keras.layers.Layer) -> dict[str, keras.Variable]:
   """Every weight of `model` keyed by its path below the model
   ('B1/conv1/kernel'): what a tf.train.Checkpoint should hold.

@@ -47,6 +47,23 @@ _register(_truncated_normal, "truncated_normal",
           "stateless_truncated_normal")
 
 
+# The distributions by name, as a run's record (run.json) stores them.
+SAMPLERS = {"normal": _normal, "uniform": _uniform,
+            "truncated_normal": _truncated_normal}
+
+
+def sampler_name(sampler: Sampler) -> str:
+  """The `SAMPLERS` name of a sampler or of its gin registration
+  (`@tf.random.stateless_uniform` is 'uniform')."""
+  name = sampler.__name__.lstrip("_")
+  if name.startswith("stateless_"):
+    name = name[len("stateless_"):]
+  if name not in SAMPLERS:
+    raise ValueError(f"Unknown noise distribution {sampler.__name__!r}; "
+                     f"choose one of {sorted(SAMPLERS)}.")
+  return name
+
+
 @gin.configurable("z", allowlist=["distribution_fn"])
 def train_noise(shape, seed: tf.Tensor,
                 distribution_fn: Sampler = _normal) -> tf.Tensor:

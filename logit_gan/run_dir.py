@@ -1,24 +1,161 @@
-"""A run directory's file names and writers (minimal: the core helper owns
-and extends this module; classifier training uses these four names)."""
+"""A run directory: its file names, its record, and restore-or-init.
+
+`bin/train`'s model_dir holds:
+  operative_config.gin  CONFIG_FILE: the gin config the run trained with,
+                        for people and for resuming with `bin/train`;
+  run.json              RECORD_FILE: what rebuilding the trained networks
+                        needs, without gin (`RunRecord`);
+  metrics.json          METRICS_FILE: the evaluation history;
+  reconstructions.png   RECONSTRUCTIONS_FILE: originals beside the last
+                        evaluation's reconstructions;
+  ckpt-N.*, checkpoint  the checkpoints (`restore_or_init`);
+  events.out.*          TensorBoard summaries.
+Classifier training writes CONFIG_FILE and METRICS_FILE into its output
+directory the same way. Directories may be local or gs:// (files.py).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
-from typing import Any
+from typing import Any, Optional
+
+from absl import logging
+import tensorflow as tf
 
 from logit_gan import files
 
 CONFIG_FILE = "operative_config.gin"
+RECORD_FILE = "run.json"
 METRICS_FILE = "metrics.json"
+RECONSTRUCTIONS_FILE = "reconstructions.png"
+
+
+class CheckpointMismatchError(ValueError):
+  """The model_dir holds a checkpoint of another architecture."""
+
+
+def path(directory: str, name: str) -> str:
+  """`name` (one of this module's file names) inside `directory`."""
+  return os.path.join(str(directory), name)
 
 
 def write_config(directory: str, text: str) -> str:
   """Writes the operative gin config; returns its path."""
-  return files.write_text(os.path.join(str(directory), CONFIG_FILE), text)
+  return files.write_text(path(directory, CONFIG_FILE), text)
+
+
+def read_config(directory: str) -> str:
+  return files.read_text(path(directory, CONFIG_FILE))
 
 
 def write_metrics(directory: str, history: Any) -> str:
-  """Writes metrics (a JSON value); returns the path."""
-  return files.write_text(os.path.join(str(directory), METRICS_FILE),
+  """Writes metrics (a JSON value: the trainer's list of evaluations, a
+  classifier's dict of accuracies); returns the path."""
+  return files.write_text(path(directory, METRICS_FILE),
                           json.dumps(history, indent=2))
+
+
+def read_metrics(directory: str) -> Any:
+  """The metrics written by `write_metrics`, or None when there are none."""
+  metrics_file = path(directory, METRICS_FILE)
+  if not tf.io.gfile.exists(metrics_file):
+    return None
+  return json.loads(files.read_text(metrics_file))
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRecord:
+  """What a trained run needs to be rebuilt without gin (run.json).
+
+  dataset: the training data, `dataclasses.asdict` of the DatasetSpec
+    ({"name", "data_dir", "shuffle_buffer"}).
+  resolution, batch_size, seed, standing_statistics_batches: `train.*` as
+    the run used them (the EMA generator's standing statistics are refilled
+    from the same batches as the trainer's evaluation).
+  classifier: {"name": ..., **arguments}, `zoo.build_classifier`'s.
+  generator, discriminator: the networks' `get_config()`.
+  gan: the `gan.LogitGAN` settings (besides its networks) the checkpoint's
+    structure and inference depend on.
+  """
+  dataset: dict
+  resolution: int
+  batch_size: int
+  seed: int
+  standing_statistics_batches: int
+  classifier: dict
+  generator: dict
+  discriminator: dict
+  gan: dict
+  version: int = 1
+
+  def replace(self, **changes) -> "RunRecord":
+    return dataclasses.replace(self, **changes)
+
+
+def write_record(directory: str, record: RunRecord) -> str:
+  """Writes run.json; returns its path."""
+  return files.write_text(path(directory, RECORD_FILE),
+                          json.dumps(dataclasses.asdict(record), indent=2))
+
+
+def read_record(directory: str) -> Optional[RunRecord]:
+  """The run's record, or None for a run directory older than run.json."""
+  record_file = path(directory, RECORD_FILE)
+  if not tf.io.gfile.exists(record_file):
+    return None
+  return RunRecord(**json.loads(files.read_text(record_file)))
+
+
+def restore_or_init(checkpoint: tf.train.Checkpoint, model_dir: str, *,
+                    manager: Optional[tf.train.CheckpointManager] = None,
+                    checkpoint_path: Optional[str] = None,
+                    partial: bool = False) -> Optional[str]:
+  """Restores `checkpoint` or initialises the run; the one place deciding.
+
+  In this order:
+    1. `checkpoint_path` given: restore it (it must exist);
+    2. else the latest checkpoint in `model_dir`: restore it (every worker
+       reads the chief's: a worker's scratch copies are deleted when a run
+       ends, and all workers must resume from the same step);
+    3. else, with a `manager` (training): save the initial state as ckpt-0,
+       the state a diverged run can return to; without one (loading a
+       trained run): FileNotFoundError.
+  `partial`: the checkpoint may hold objects `checkpoint` lacks (loading
+  for inference leaves out the input pipeline). Returns the path restored,
+  or None when the run was initialised. A checkpoint of another
+  architecture raises CheckpointMismatchError.
+  """
+  model_dir = str(model_dir)
+  restored = checkpoint_path or _existing_checkpoint(model_dir, manager)
+  if restored is None:
+    logging.info("No checkpoint in %s; starting from step 0.", model_dir)
+    manager.save(checkpoint_number=0)
+    return None
+  if not tf.io.gfile.exists(f"{restored}.index"):
+    raise FileNotFoundError(
+        f"No checkpoint {restored} (its {restored}.index is missing); name "
+        f"one of {model_dir}/ckpt-N, or leave the checkpoint out for the "
+        "latest.")
+  try:
+    status = checkpoint.restore(restored)
+    if partial:
+      status = status.expect_partial()
+    status.assert_existing_objects_matched()
+  except (ValueError, AssertionError, tf.errors.OpError) as error:
+    raise CheckpointMismatchError(
+        f"{model_dir} holds a checkpoint ({restored}) that does not fit this "
+        f"model: {str(error).splitlines()[0][:300]}. Use a new --model_dir, "
+        f"or the config it was trained with ({path(model_dir, CONFIG_FILE)}"
+        f"; loading rebuilds it from {RECORD_FILE}).") from None
+  return restored
+
+
+def _existing_checkpoint(model_dir: str, manager) -> Optional[str]:
+  latest = tf.train.latest_checkpoint(model_dir)
+  if latest is None and manager is None:
+    raise FileNotFoundError(
+        f"{model_dir} holds no checkpoint. Train first: bin/train "
+        f"--gin_file=... --model_dir={model_dir}")
+  return latest

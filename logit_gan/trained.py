@@ -1,32 +1,40 @@
 """A trained LogitGAN brought back from its `bin/train` model_dir.
 
-What export and the analyses start from: the gin config the run wrote
-(`operative_config.gin`), its classifier, the networks restored from a
-checkpoint, and the EMA generator's standing statistics refilled exactly as
-the trainer's evaluation fills them (same training batches, same noise), so
-what is loaded reproduces the last evaluation.
+What export and the analyses start from: the run's record (run_dir's
+run.json: dataset, resolution, batch size, seed, classifier, the networks'
+configs), its classifier, the networks restored from a checkpoint, and the
+EMA generator's standing statistics refilled exactly as the trainer's
+evaluation fills them (same training batches, same noise), so what is
+loaded reproduces the last evaluation. Loading reads no gin state.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
-import os
 from typing import Optional, Sequence
 
 from absl import logging
 import gin
+from gin import config_parser
 import keras
 import tensorflow as tf
 
 from logit_gan import config
+from logit_gan import controller
 from logit_gan import files
 from logit_gan import gan as gan_lib
+from logit_gan import noise
+from logit_gan import run_dir
 from logit_gan import trainer
 from logit_gan.classifiers import zoo
 from logit_gan.data import pipeline
+from logit_gan.discriminator import Discriminator
+from logit_gan.generator import Generator
 
-CONFIG_FILE = "operative_config.gin"
+# Selectors whose bindings `load` applies to the record: a classifier file or
+# a dataset directory that moved. Anything else would change the trained run.
+OVERRIDABLE = ("classifier", "dataset")
 
 
 @dataclasses.dataclass
@@ -38,74 +46,120 @@ class Trained:
   checkpoint_path: str
   gin_config: str
   class_names: Optional[tuple[str, ...]] = None  # When the dataset has them.
-
-
-def _train_setting(name: str):
-  """`train.<name>` as the run bound it, else `train`'s default."""
-  try:
-    return gin.query_parameter(f"train.{name}")
-  except ValueError:
-    return inspect.signature(trainer.train).parameters[name].default
-
-
-def _checkpoint_path(model_dir: str,
-                     checkpoint: Optional[str]) -> str:
-  if checkpoint:
-    if not tf.io.gfile.exists(f"{checkpoint}.index"):
-      raise FileNotFoundError(
-          f"No checkpoint {checkpoint} (its {checkpoint}.index is missing); "
-          f"name one of {model_dir}/ckpt-N, or leave the checkpoint out for "
-          "the latest.")
-    return checkpoint
-  latest = tf.train.latest_checkpoint(model_dir)
-  if latest is None:
-    raise FileNotFoundError(
-        f"{model_dir} holds no checkpoint. Train first: bin/train "
-        f"--gin_file=... --model_dir={model_dir}")
-  return latest
+  record: Optional[run_dir.RunRecord] = None
 
 
 def load(model_dir: str, *, checkpoint: Optional[str] = None,
          gin_bindings: Sequence[str] = ()) -> Trained:
   """Restores the run in `model_dir` (its latest checkpoint, or
-  `checkpoint`); `gin_bindings` override its config (e.g. a classifier path
-  that moved). Replaces the process's gin config with the run's."""
+  `checkpoint`) from its record, whatever gin holds.
+
+  gin_bindings: `classifier.*` and `dataset.*` bindings applied to the
+    record (e.g. a classifier path or data_dir that moved); others are
+    refused.
+  """
   model_dir = str(model_dir)  # Local or gs://: see files.py.
-  config_file = os.path.join(model_dir, CONFIG_FILE)
+  record = _override(run_dir.read_record(model_dir) or _legacy_record(
+      model_dir), gin_bindings)
+  # Seeded as the trainer seeds it: the same classifier if it is random.
+  keras.utils.set_random_seed(record.seed)
+  classifier = _ungin(zoo.build_classifier)(**record.classifier)
+  model = build_model(record, classifier)
+  gin_config = tf.Variable("", trainable=False)
+  path = run_dir.restore_or_init(model.checkpoint(gin_config=gin_config),
+                                 model_dir, checkpoint_path=checkpoint,
+                                 partial=True)
+  step = int(model.step.numpy())
+  spec = _ungin(pipeline.DatasetSpec)(**record.dataset)
+  model.fill_standing_statistics(controller.standing_statistics_logits(
+      classifier, spec, resolution=record.resolution,
+      batch_size=controller.evaluation_batch_size(record.batch_size),
+      batches=record.standing_statistics_batches, seed=record.seed))
+  logging.info("Restored %s (step %d) with standing statistics.", path, step)
+  return Trained(model, classifier, step, path,
+                 gin_config.numpy().decode() or _config_text(model_dir),
+                 _class_names(spec, classifier.num_classes, record.resolution),
+                 record)
+
+
+def build_model(record: run_dir.RunRecord, classifier) -> gan_lib.LogitGAN:
+  """The LogitGAN `record` describes (not restored), built from the
+  networks' configs and the GAN's settings: every argument explicit, so
+  gin's bindings, whatever they are, change nothing."""
+  return gan_lib.LogitGAN(
+      classifier.num_classes, classifier,
+      generator=Generator.from_config(record.generator),
+      discriminator=Discriminator.from_config(record.discriminator),
+      jit_compile=False, **record.gan)
+
+
+def _ungin(configurable):
+  """The function or class behind a gin configurable, so that bindings gin
+  holds are not filled in (the record gives the arguments)."""
+  if inspect.isclass(configurable):
+    return configurable  # Called with every field given: gin adds nothing.
+  return getattr(configurable, "__wrapped__", configurable)
+
+
+def _override(record: run_dir.RunRecord,
+              bindings: Sequence[str]) -> run_dir.RunRecord:
+  """`record` with `classifier.*` / `dataset.*` bindings applied."""
+  targets = {"classifier": dict(record.classifier),
+             "dataset": dict(record.dataset)}
+  for text in bindings:
+    for statement in config_parser.ConfigParser(
+        text, gin.config.ParserDelegate()):
+      if (not isinstance(statement, config_parser.BindingStatement)
+          or statement.scope or statement.selector not in OVERRIDABLE
+          or not statement.arg_name):
+        raise ValueError(
+            f"--gin_bindings {text!r}: loading a trained run takes only "
+            f"{', '.join(f'{s}.*' for s in OVERRIDABLE)} bindings (a "
+            "classifier file or dataset directory that moved); the rest "
+            f"is the trained run's, in {run_dir.RECORD_FILE}.")
+      targets[statement.selector][statement.arg_name] = statement.value
+  return record.replace(**targets)
+
+
+def _config_text(model_dir: str) -> str:
+  config_file = run_dir.path(model_dir, run_dir.CONFIG_FILE)
+  return files.read_text(config_file) if tf.io.gfile.exists(
+      config_file) else ""
+
+
+def _legacy_record(model_dir: str) -> run_dir.RunRecord:
+  """The record of a run directory from before run.json, from its gin config.
+
+  Fallback only: this parses the run's operative_config.gin into the
+  process's gin config (replacing it) and reads `train`'s defaults from its
+  signature, which current runs never need."""
+  config_file = run_dir.path(model_dir, run_dir.CONFIG_FILE)
   if not tf.io.gfile.exists(config_file):
     raise FileNotFoundError(
         f"{config_file} is missing: {model_dir} is not a bin/train model_dir "
         "(bin/train writes its config there when training starts).")
-  path = _checkpoint_path(model_dir, checkpoint)
   gin.clear_config()
-  config.parse([config_file], gin_bindings)
-  seed = _train_setting("seed")
-  keras.utils.set_random_seed(seed)  # As the trainer: same random classifier.
-  classifier = zoo.build_classifier()
-  model = gan_lib.LogitGAN(classifier.num_classes, classifier, seed=seed)
-  gin_config = tf.Variable("", trainable=False)
-  restored = model.checkpoint(gin_config=gin_config)
-  try:
-    restored.restore(path).expect_partial().assert_existing_objects_matched()
-  except (AssertionError, ValueError, tf.errors.OpError) as error:
-    raise trainer.CheckpointMismatchError(
-        f"{path} does not fit the model {config_file} describes: "
-        f"{str(error).splitlines()[0][:300]}. Was {CONFIG_FILE} edited, or "
-        "do --gin_bindings change the architecture?") from None
-  step = int(model.step.numpy())
-  standing_logits = trainer.standing_statistics_logits(
-      classifier, resolution=model.resolution,
-      batch_size=trainer.evaluation_batch_size(_train_setting("batch_size")),
-      batches=_train_setting("standing_statistics_batches"), seed=seed)
-  model.fill_standing_statistics(standing_logits)
-  logging.info("Restored %s (step %d) with standing statistics.", path, step)
-  return Trained(model, classifier, step, path,
-                 gin_config.numpy().decode() or files.read_text(config_file),
-                 _class_names(classifier.num_classes, model.resolution))
+  config.parse([config_file])
+  defaults = {name: parameter.default for name, parameter
+              in inspect.signature(trainer.train).parameters.items()}
+  train = {**defaults, **gin.get_bindings("train")}
+  generator = Generator()
+  return run_dir.RunRecord(
+      dataset=dataclasses.asdict(pipeline.DatasetSpec()),
+      resolution=generator.resolution, batch_size=train["batch_size"],
+      seed=train["seed"],
+      standing_statistics_batches=train["standing_statistics_batches"],
+      classifier=gin.get_bindings("classifier"),
+      generator=generator.get_config(),
+      discriminator=Discriminator().get_config(),
+      gan={**{name: value for name, value in gin.get_bindings("GAN").items()
+              if name != "jit_compile"}, "seed": train["seed"],
+           "eval_distribution": noise.sampler_name(gin.get_bindings(
+               "eval_z").get("distribution_fn", noise.SAMPLERS["normal"]))})
 
 
-def _class_names(num_classes: int, resolution: int
-                 ) -> Optional[tuple[str, ...]]:
+def _class_names(spec: pipeline.DatasetSpec, num_classes: int,
+                 resolution: int) -> Optional[tuple[str, ...]]:
   """The training dataset's class names, when there is one per logit."""
-  names = pipeline.label_names(pipeline.DatasetSpec(), resolution)
+  names = pipeline.label_names(spec, resolution)
   return names if names and len(names) == num_classes else None

@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from logit_gan import config
 from logit_gan import export
+from logit_gan import run_dir as run_dir_lib
 from logit_gan import trained
 from logit_gan import trainer
 from logit_gan.classifiers import zoo
@@ -101,6 +102,7 @@ def exported(run_dir, tmp_path_factory):
   return run, version, reference
 
 
+@pytest.mark.slow
 def test_version_layout_and_metadata(exported):
   run, version, _ = exported
   assert version.name == "1"
@@ -113,6 +115,7 @@ def test_version_layout_and_metadata(exported):
   assert run.class_names == shapes.IN_DISTRIBUTION_CLASSES
 
 
+@pytest.mark.slow
 def test_reload_without_logit_gan_matches_in_process(exported):
   _, version, _ = exported
   code = textwrap.dedent(f"""
@@ -151,6 +154,7 @@ def test_reload_without_logit_gan_matches_in_process(exported):
   assert out["num_classes"] == NUM_CLASSES
 
 
+@pytest.mark.slow
 def test_seeded_signature_is_deterministic_across_loads(exported):
   _, version, reference = exported
   loaded = [tf.saved_model.load(str(version)) for _ in range(2)]
@@ -191,6 +195,7 @@ BAD_INPUTS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("via", ["method", "signature"])
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
 def test_bad_inputs_fail_naming_the_input(exported, case, via):
@@ -202,6 +207,7 @@ def test_bad_inputs_fail_naming_the_input(exported, case, via):
   assert named in str(error.value)
 
 
+@pytest.mark.slow
 def test_wrong_dtype_is_refused_before_running(exported):
   _, version, _ = exported
   inputs = dict(logits=np.zeros([2, NUM_CLASSES], np.int32),
@@ -214,6 +220,7 @@ def test_wrong_dtype_is_refused_before_running(exported):
     call_endpoint(version, "reconstruct_from_logits", "signature", **inputs)
 
 
+@pytest.mark.slow
 def test_image_of_the_wrong_size_is_refused_not_resized(exported):
   _, version, _ = exported
   with pytest.raises((ValueError, TypeError)) as error:
@@ -222,6 +229,7 @@ def test_image_of_the_wrong_size_is_refused_not_resized(exported):
   assert "images" in str(error.value)
 
 
+@pytest.mark.slow
 def test_exporting_again_makes_version_2_and_keeps_1(exported):
   run, version, _ = exported
   files = {p: p.read_bytes() for p in version.rglob("*") if p.is_file()}
@@ -237,6 +245,7 @@ def test_exporting_again_makes_version_2_and_keeps_1(exported):
   assert "reconstruct" not in loaded.signatures
 
 
+@pytest.mark.slow
 def test_keras_tfsm_layer_inside_a_keras_model(exported):
   import keras
   _, version, reference = exported
@@ -301,6 +310,7 @@ def _at_resolution(body: dict, resolution: int) -> dict:
   return {**body, "instances": rows}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("request_file", REQUESTS, ids=lambda p: p.stem)
 def test_example_requests_match_the_signatures(exported, request_file):
   """The REST bodies in export/requests, and the gRPC PredictRequest the
@@ -336,6 +346,7 @@ def test_example_requests_match_the_signatures(exported, request_file):
     np.testing.assert_array_equal(value.numpy(), outputs[name].numpy())
 
 
+@pytest.mark.slow
 def test_saved_model_cli_shows_and_runs(exported, tmp_path):
   _, version, reference = exported
   cli = pathlib.Path(sys.executable).parent / "saved_model_cli"
@@ -358,6 +369,7 @@ def test_saved_model_cli_shows_and_runs(exported, tmp_path):
                              reference["from_logits"], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_tensorflow_hub_load_without_logit_gan(exported):
   _, version, reference = exported
   code = textwrap.dedent(f"""
@@ -383,6 +395,7 @@ def run_bin(name, *args, cwd=REPO):
                         timeout=600)
 
 
+@pytest.mark.slow
 def test_bin_export_then_bin_reconstruct(run_dir, tmp_path):
   export_dir = tmp_path / "exports"
   # (Versions after the first: test_exporting_again_makes_version_2_...)
@@ -420,9 +433,68 @@ def test_bin_export_then_bin_reconstruct(run_dir, tmp_path):
   assert np.abs(shown[::2, ::2] - np.round(expected)).max() <= 1
 
 
+@pytest.mark.slow
 def test_bin_reconstruct_missing_image_is_a_clear_error(exported, tmp_path):
   _, version, _ = exported
   result = run_bin("reconstruct", f"--export_dir={version}",
                    f"--images={tmp_path / 'nope.png'}")
   assert result.returncode != 0
   assert "No image file" in result.stderr
+
+
+@pytest.mark.slow
+def test_load_rebuilds_from_the_record_whatever_gin_holds(run_dir, exported):
+  """run.json records the run; loading it after gin.clear_config(), with gin
+  holding bindings that would build other networks, classifier and data,
+  gives the same model, and leaves gin's bindings as they were."""
+  run, _, _ = exported
+  record = run_dir_lib.read_record(str(run_dir))
+  assert record.dataset["name"] == "shapes" and record.resolution == 32
+  assert record.classifier["name"] == "small_resnet"
+  assert record.generator["ch"] == 8 and record.batch_size == 4
+  assert record.gan["use_ema"] and record.standing_statistics_batches == 2
+  assert record.gan["eval_distribution"] == "normal"
+  gin.clear_config()
+  unrelated = ["Generator.ch = 16", "Discriminator.ch = 4",
+               "classifier.name = 'resnet50'", "dataset.name = 'mnist'",
+               "train.seed = 3", "train.batch_size = 7", "GAN.use_ema = False",
+               "eval_z.distribution_fn = @tf.random.stateless_uniform"]
+  config.parse([], unrelated)
+  before = gin.config_str()
+  again = trained.load(str(run_dir))
+  assert gin.config_str() == before
+  assert again.step == run.step and again.record == record
+  ours = again.model.inference_generator.weights
+  theirs = run.model.inference_generator.weights
+  assert [w.path for w in ours] == [w.path for w in theirs]
+  for a, b in zip(ours, theirs):
+    np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=b.path)
+
+
+@pytest.mark.slow
+def test_load_of_a_run_from_before_the_record(run_dir, exported, tmp_path):
+  """A model_dir without run.json loads from its operative config."""
+  import shutil
+  run, _, _ = exported
+  old = shutil.copytree(run_dir, tmp_path / "old")
+  (old / run_dir_lib.RECORD_FILE).unlink()
+  loaded = trained.load(str(old))
+  assert loaded.step == run.step
+  for a, b in zip(loaded.model.inference_generator.weights,
+                  run.model.inference_generator.weights):
+    np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=b.path)
+
+
+def test_load_refuses_bindings_that_change_the_run():
+  record = run_dir_lib.RunRecord(
+      dataset={"name": "shapes", "data_dir": None, "shuffle_buffer": 10},
+      resolution=32, batch_size=4, seed=8, standing_statistics_batches=1,
+      classifier={"name": "small_resnet"}, generator={}, discriminator={},
+      gan={})
+  moved = trained._override(record, ["classifier.path = '/new/c.keras'",
+                                     "dataset.data_dir = '/new'"])
+  assert moved.classifier == {"name": "small_resnet",
+                              "path": "/new/c.keras"}
+  assert moved.dataset["data_dir"] == "/new"
+  with pytest.raises(ValueError, match="only classifier.\\*, dataset.\\*"):
+    trained._override(record, ["Generator.ch = 16"])

@@ -7,6 +7,7 @@ CPU here, an eager step ~1 s); the MirroredStrategy test runs the step in a
 tf.function, as the trainer does.
 """
 
+import gin
 import keras
 import numpy as np
 import pytest
@@ -14,6 +15,9 @@ import tensorflow as tf
 
 from logit_gan import config
 from logit_gan import gan
+from logit_gan import noise
+from logit_gan.discriminator import Discriminator
+from logit_gan.generator import Generator
 
 N_C = 10
 B = 4  # examples per discriminator sub-step
@@ -21,10 +25,19 @@ B = 4  # examples per discriminator sub-step
 
 def build_gan(*bindings, classifier=None, **options):
   """The tiny networks (G ch 8 at 32x32, D ch 8) with Keras seeded at 0, so
-  every model built here starts from the same weights."""
+  every model built here starts from the same weights; gin makes the
+  networks, as the trainer does, and the GAN receives them."""
   config.parse(["tiny.gin"], list(bindings))
   keras.utils.set_random_seed(0)
-  return gan.LogitGAN(N_C, classifier, **options)
+  policy = options.get("mixed_precision")
+  with gan.dtype_policy(policy if policy in gan.MIXED_PRECISION_POLICIES
+                        else None):  # A bad name is for LogitGAN to refuse.
+    # G built before D is made: the order (of seeds drawn) the weights the
+    # assertions below were written against were made in.
+    generator = Generator().build_for(N_C)
+    discriminator = Discriminator()
+  return gan.LogitGAN(N_C, classifier, generator=generator,
+                      discriminator=discriminator, **options)
 
 
 def make_batch(disc_iters, seed=0, logits=True, resolution=32):
@@ -99,6 +112,7 @@ def reference(classifier):
 # --- The step. ------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("disc_iters", [1, 2])
 def test_two_steps_update_g_and_d_and_count(disc_iters):
   """Every trainable weight of G and D moves, and the counters and the
@@ -122,6 +136,7 @@ def test_two_steps_update_g_and_d_and_count(disc_iters):
     assert not unchanged, f"{name} weights not updated: {unchanged}"
 
 
+@pytest.mark.slow
 def test_g_trains_on_logits_d_does_not_see():
   """D takes sub-batches 0..k-1 of a step and G the logits of sub-batch k
   (rows k, 2k + 1, ...), as compare_gan's TPU step: other logits there
@@ -173,6 +188,7 @@ def test_g_trains_on_logits_d_does_not_see():
     assert any(not np.array_equal(a, b) for a, b in zip(ours, theirs))
 
 
+@pytest.mark.slow
 def test_ema_is_a_copy_of_g_before_ema_start_step():
   """With ema_start_step 2, the EMA generator equals G exactly (all weights)
   after steps 0 and 1; the third step (step 2) averages with decay 0.5."""
@@ -190,6 +206,7 @@ def test_ema_is_a_copy_of_g_before_ema_start_step():
   assert max(np.abs(e - b).max() for e, b in zip(ema, g3)) > 1e-5
 
 
+@pytest.mark.slow
 def test_ema_averages_from_ema_start_step():
   """With ema_start_step 0 and decay d, one step gives EMA = d * G_before +
   (1 - d) * G_after for trainable weights; the rest is G's."""
@@ -217,6 +234,7 @@ def test_ema_averages_from_ema_start_step():
 # --- Logits from a classifier. --------------------------------------------
 
 
+@pytest.mark.slow
 def test_classifier_computes_the_logits_of_uncached_batches(classifier,
                                                             reference):
   """A batch of images only, with the classifier given, trains exactly like
@@ -231,6 +249,7 @@ def test_classifier_computes_the_logits_of_uncached_batches(classifier,
     np.testing.assert_array_equal(w.numpy(), before)
 
 
+@pytest.mark.slow
 def test_batch_without_logits_needs_a_classifier(reference):
   model, _ = reference
   assert model.classifier is None
@@ -243,6 +262,7 @@ def test_batch_without_logits_needs_a_classifier(reference):
 # --- Loss selection. ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_gin_loss_fn_changes_the_d_loss(classifier, reference):
   """`loss.fn = @wasserstein` on the same initial weights and batch: D's
   outputs are the reference's (hinge) ones, and d_loss is now
@@ -264,31 +284,81 @@ def test_gin_loss_fn_changes_the_d_loss(classifier, reference):
   assert abs(metrics["d_loss"] - hinge["d_loss"]) > 0.5
 
 
-def test_mismatch_term_scores_real_images_with_rolled_logits():
-  """GAN.mismatch_weight adds hinge(1 + D(x, z')) with z' the batch's logits
-  rolled by one, computed here with D called directly on the initial
-  weights; at weight 0 (the paper) the term is off. Without spectral norm
-  in D, so that the step's power iteration does not move D's outputs."""
-  batch = make_batch(1, seed=3)
-  no_sn = "Discriminator.spectral_norm = False"
-  model = build_gan(no_sn, disc_iters=1, mismatch_weight=0.5)
-  # D's sub-batch: rows 0, 2, 4, ... (G takes the odd ones).
-  images, logits = batch["images"][::2], batch["logits"][::2]
-  rolled = tf.roll(logits, 1, axis=0)
-  d_real = model.discriminator(images, logits, training=False).numpy()
-  d_mismatch = model.discriminator(images, rolled, training=False).numpy()
-  expected = np.mean(np.maximum(0.0, 1.0 + d_mismatch))
-  metrics = as_floats(model.train_step(batch))
-  assert metrics["d_mismatch"] == pytest.approx(expected, rel=1e-4)
-  assert metrics["d_real"] == pytest.approx(float(np.mean(d_real)),
-                                            rel=1e-4)
-  assert metrics["d_loss"] == pytest.approx(
-      metrics["d_loss_real"] + metrics["d_loss_fake"]
-      + 0.5 * metrics["d_mismatch"], rel=1e-5)
-  plain = as_floats(build_gan(no_sn, disc_iters=1).train_step(batch))
-  assert plain["d_mismatch"] == 0.0
-  assert plain["d_loss"] == pytest.approx(
-      plain["d_loss_real"] + plain["d_loss_fake"], rel=1e-5)
+# --- The networks it receives. -------------------------------------------
+
+
+def test_copy_generator_is_built_from_the_config_not_gin():
+  """The EMA copy has G's weights exactly, whatever gin holds when it is
+  made (here: another width, which would not fit)."""
+  config.parse(["tiny.gin"])
+  generator = Generator().build_for(N_C)
+  gin.clear_config()
+  config.parse([], ["Generator.ch = 16", "Generator.z_dim = 60"])
+  copy = gan.copy_generator(generator)
+  assert copy is not generator
+  assert copy.get_config() == {**generator.get_config(),
+                               "initializer": "normal"}
+  assert [w.path for w in copy.weights] == [w.path for w in generator.weights]
+  for ours, theirs in zip(copy.weights, generator.weights):
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy(),
+                                  err_msg=theirs.path)
+
+
+def test_networks_constructed_outside_the_policy_compute_in_it():
+  """Unbuilt float32 networks given to a mixed-precision GAN are made again
+  from their config in its policy; built ones are refused by name."""
+  config.parse(["tiny.gin"], ["Generator.resolution = 16"])
+  model = gan.LogitGAN(N_C, generator=Generator(),
+                       discriminator=Discriminator(),
+                       mixed_precision="mixed_bfloat16")
+  assert model.generator.dtype_policy.name == "mixed_bfloat16"
+  assert model.discriminator.dtype_policy.name == "mixed_bfloat16"
+  assert model.generator.get_config()["ch"] == 8
+  with pytest.raises(ValueError, match="GAN.mixed_precision = "
+                     "'mixed_bfloat16', and is built already"):
+    gan.LogitGAN(N_C, generator=Generator().build_for(N_C),
+                 discriminator=Discriminator(),
+                 mixed_precision="mixed_bfloat16")
+
+
+def test_jit_compile_is_a_public_switch():
+  """The step calls the gradient methods themselves, or their XLA-compiled
+  functions once `jit_compile` is set (made once, then reused)."""
+  config.parse(["tiny.gin"], ["Generator.resolution = 16"])
+  model = gan.LogitGAN(N_C, generator=Generator(),
+                       discriminator=Discriminator())
+  assert not model.jit_compile
+  assert model.gradient_functions() == (model.discriminator_gradients,
+                                        model.generator_gradients)
+  model.jit_compile = True
+  compiled = model.gradient_functions()
+  assert all(isinstance(f, tf.types.experimental.PolymorphicFunction)
+             for f in compiled)
+  assert model.gradient_functions() == compiled
+
+
+def test_evaluation_noise_is_named_not_read_from_gin():
+  """The evaluation noise is the GAN's `eval_distribution` (recorded in its
+  settings), whatever gin's eval_z binding holds when it draws; the entry
+  point names gin's binding with noise.sampler_name."""
+  config.parse(["tiny.gin"], ["Generator.resolution = 16"])
+  model = gan.LogitGAN(N_C, generator=Generator(),
+                       discriminator=Discriminator(),
+                       eval_distribution="uniform")
+  assert model.settings()["eval_distribution"] == "uniform"
+  batches = [tf.zeros([B, N_C])]
+  model.fill_standing_statistics(batches)
+  first = model.reconstruct(tf.zeros([B, N_C])).numpy()
+  # Read from gin, the noise would change here (normal, then uniform).
+  config.parse([], ["eval_z.distribution_fn = @tf.random.stateless_uniform"])
+  model.fill_standing_statistics(batches)
+  np.testing.assert_array_equal(model.reconstruct(tf.zeros([B, N_C])),
+                                first)
+  assert noise.sampler_name(gin.get_bindings("eval_z")["distribution_fn"]
+                            ) == "uniform"
+  with pytest.raises(ValueError, match="'cauchy' is not one of"):
+    gan.LogitGAN(N_C, generator=Generator(), discriminator=Discriminator(),
+                 eval_distribution="cauchy")
 
 
 # --- Mixed precision. -----------------------------------------------------
@@ -302,6 +372,7 @@ def stage_dtypes(generator, logits):
   return dtypes
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("policy,compute,roundoff,tolerance", [
     ("mixed_bfloat16", tf.bfloat16, 2.0 ** -8, 0.05),
     ("mixed_float16", tf.float16, 2.0 ** -11, 0.01)])
@@ -343,6 +414,7 @@ def test_unknown_mixed_precision_policy_names_the_binding():
     build_gan(mixed_precision="float16")
 
 
+@pytest.mark.slow
 def test_xla_with_several_replicas_is_refused_by_name():
   """Without the check, TensorFlow fails deep in spectral norm with a
   merge_call error that names neither XLA nor the binding."""
@@ -357,6 +429,7 @@ def test_xla_with_several_replicas_is_refused_by_name():
 # --- MirroredStrategy. ----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_matches_one_device():
   """Two replicas on two logical CPUs, each with half of the global batch,
   update G, D and the EMA of G as one device does with the whole batch.
@@ -453,6 +526,7 @@ def test_mirrored_strategy_matches_one_device():
 # --- Inference. -----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_reconstruct_after_standing_statistics(reference):
   """Before standing statistics, inference refuses; after them, images are
   [B, 32, 32, 3] in [-1, 1], the same for the same seed and different for

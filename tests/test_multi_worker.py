@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 from trainer_runs import tiny_bindings
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -24,6 +26,7 @@ def free_ports(count):
   return ports
 
 
+@pytest.mark.slow
 def test_two_workers_train_and_write_one_checkpoint(tmp_path,
                                                     tiny_shapes_data_dir):
   data_dir = tiny_shapes_data_dir

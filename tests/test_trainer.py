@@ -3,6 +3,7 @@ config, the logit cache, and the errors that must come before training
 (steps, checkpoints and resuming: test_trainer_checkpoints.py)."""
 
 import json
+import logging
 import pathlib
 
 import gin
@@ -10,7 +11,9 @@ import pytest
 import tensorflow as tf
 
 from logit_gan import config
+from logit_gan import controller
 from logit_gan import files
+from logit_gan import run_dir
 from logit_gan import trainer
 
 from trainer_runs import RESOLUTION, checkpoint_values, run, tiny_bindings
@@ -24,6 +27,7 @@ def data_dir(tiny_shapes_data_dir):
   return tiny_shapes_data_dir
 
 
+@pytest.mark.slow
 def test_paper_config_builds_and_trains(tmp_path, data_dir):
   """The paper's compare_gan file, with tiny sizes and its own batch size
   overridden through compare_gan's names."""
@@ -36,6 +40,9 @@ def test_paper_config_builds_and_trains(tmp_path, data_dir):
   assert values["d_updates/.ATTRIBUTES/VARIABLE_VALUE"] == 2  # disc_iters
   assert gin.query_parameter("GAN.d_lr") == 0.0005
   assert gin.query_parameter("train.seed") == 8
+  # paper.gin's eval_z.distribution_fn, recorded for loading without gin.
+  record = run_dir.read_record(str(tmp_path))
+  assert record.gan["eval_distribution"] == "normal"
 
 
 def test_missing_dataset_fails_before_building(tmp_path):
@@ -67,6 +74,7 @@ def nan_loss(d_real, d_fake):
                        nan + tf.reduce_mean(d_fake))
 
 
+@pytest.mark.slow
 def test_nan_stops_and_keeps_the_last_good_checkpoint(tmp_path, data_dir):
   with pytest.raises(FloatingPointError,
                      match=r"steps 1-1.*last good checkpoint is .*ckpt-0"):
@@ -89,6 +97,7 @@ def nan_gradient_loss(d_real, d_fake):
   return hinge._replace(g_loss=_nan_gradient(hinge.g_loss))
 
 
+@pytest.mark.slow
 def test_nan_weights_behind_finite_losses_are_not_saved(tmp_path, data_dir):
   with pytest.raises(FloatingPointError,
                      match=r"the network weights became non-finite in steps "
@@ -98,6 +107,7 @@ def test_nan_weights_behind_finite_losses_are_not_saved(tmp_path, data_dir):
       "ckpt-0.index"]
 
 
+@pytest.mark.slow
 def test_training_reads_a_logit_cache_of_its_classifier(tmp_path, data_dir,
                                                         monkeypatch):
   import keras
@@ -131,7 +141,8 @@ def test_training_reads_a_logit_cache_of_its_classifier(tmp_path, data_dir,
            "train.seed": "9"})
 
 
-def test_resuming_a_distributed_run_in_a_bucket(data_dir, capsys):
+@pytest.mark.slow
+def test_resuming_a_distributed_run_in_a_bucket(data_dir, caplog):
   """A TPU-style run: a tf.distribute strategy (OneDeviceStrategy, whose
   iterator type Mirrored and TPU share) and a model_dir URL (gs:// there;
   TF's in-memory ram:// here).
@@ -153,9 +164,10 @@ def test_resuming_a_distributed_run_in_a_bucket(data_dir, capsys):
   assert [entry["step"] for entry in history] == [1]
   stale = {**history[0], "step": 2, "class_agreement": -1.0}
   files.write_text(metrics_file, json.dumps(history + [stale]))
+  caplog.set_level(logging.INFO, logger="absl")
   run(model_dir, data_dir, strategy=strategy,
       **{"GAN.g_lr": "3e-5", "GAN.d_lr": "7e-5"})
-  out = capsys.readouterr().out
+  out = caplog.text  # The trainer logs through absl.
   assert "Resuming from ram://logit_gan_tests/model_dir/ckpt-1 at step 1." \
       in out
   assert "GAN.g_lr = 3e-05; the checkpoint had trained at" in out
@@ -189,4 +201,4 @@ def test_tpu_flag_needs_the_tpu_strategy():
 def test_dead_discriminator_is_recognized(d_real, d_fake, dead):
   """Measured (d_real, d_fake) of runs whose D had died or not."""
   metrics = {"d_real": d_real, "d_fake": d_fake, "d_loss": 2.0}
-  assert trainer.discriminator_looks_dead(metrics) == dead
+  assert controller.discriminator_looks_dead(metrics) == dead

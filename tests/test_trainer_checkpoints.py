@@ -13,9 +13,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from logit_gan import trainer
+from logit_gan import run_dir
 
 from trainer_runs import checkpoint_values, group, run
+
+pytestmark = pytest.mark.slow  # Each test trains (or resumes) a tiny run.
 
 # Three D updates per G update, to see the count follow the binding; an
 # evaluation halfway, which must not disturb the training that follows it.
@@ -89,7 +91,7 @@ def test_resume_equals_uninterrupted(four_steps, tmp_path, data_dir):
 def test_other_architecture_in_model_dir_is_refused(four_steps, tmp_path,
                                                    data_dir):
   model_dir = _copy(four_steps[0], tmp_path)
-  with pytest.raises(trainer.CheckpointMismatchError,
+  with pytest.raises(run_dir.CheckpointMismatchError,
                      match="does not fit this model.*new --model_dir"):
     run(model_dir, data_dir, **{**BINDINGS, "Generator.ch": "16",
                                 "train.training_steps": "6"})

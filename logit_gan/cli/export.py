@@ -46,14 +46,16 @@ def main(argv):
   bundled = flag.with_classifier is not False
   try:
     version = export.export(generator, flag.export_dir, metadata=metadata,
-                            classifier=run.classifier if bundled else None)
+                            classifier=run.classifier if bundled else None,
+                            eval_distribution=run.model.eval_distribution)
   except (ValueError, AssertionError) as error:
     if flag.with_classifier:
       raise
     logging.warning("The classifier %s cannot be exported (%s); exporting "
                     "the generator alone.", run.classifier.name, error)
     bundled = False
-    version = export.export(generator, flag.export_dir, metadata=metadata)
+    version = export.export(generator, flag.export_dir, metadata=metadata,
+                            eval_distribution=run.model.eval_distribution)
   print(f"Exported step {run.step} of {flag.model_dir} to {version} "
         f"(classifier {run.classifier.name} "
         f"{'bundled' if bundled else 'not bundled'}). Signatures: "

@@ -1,0 +1,297 @@
+"""The training loop of a built run (orbit's controller and evaluator):
+what `trainer.train` runs once the run is built and started.
+
+`Controller.run` is a short loop of named steps: train up to the next
+boundary (iterations_per_loop, a checkpoint, an evaluation or a summary)
+in one tf.function call, check the losses and weights are finite, write
+summaries, maybe checkpoint, maybe evaluate. The `Evaluator` measures the
+class agreement of EMA reconstructions of fixed test images (standing
+statistics refilled from the same training batches every time, as
+`trained.load` refills them) and draws the image grid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Optional
+
+from absl import logging
+import numpy as np
+import tensorflow as tf
+
+from logit_gan import evaluation
+from logit_gan import gan as gan_lib
+from logit_gan import progress as progress_lib
+from logit_gan import run_dir
+from logit_gan.classifiers import zoo
+from logit_gan.data import pipeline
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+  """`trainer.train`'s arguments besides model_dir and strategy."""
+  batch_size: int
+  training_steps: int
+  iterations_per_loop: int
+  save_checkpoints_steps: int
+  keep_checkpoint_max: int
+  seed: int
+  logit_cache_dir: Optional[str]
+  eval_every_steps: int
+  eval_examples: int
+  grid_examples: int
+  grid_samples: int
+  standing_statistics_batches: int
+  summary_every_steps: int
+  checkpoint_input_pipeline: bool
+
+
+@dataclasses.dataclass
+class Run:
+  """A built run: what `start` and the `Controller`'s steps share."""
+  model_dir: str
+  strategy: tf.distribute.Strategy
+  settings: Settings
+  spec: pipeline.DatasetSpec
+  classifier: zoo.Classifier
+  model: gan_lib.LogitGAN
+  iterator: Any
+  checkpoint: tf.train.Checkpoint
+  manager: tf.train.CheckpointManager
+  chief: bool
+  config_text: str
+  record: run_dir.RunRecord
+
+
+def discriminator_looks_dead(metrics: dict, tolerance: float = 1e-2) -> bool:
+  """Whether D scores about 0 on real and fake images alike: the sign that
+  every ReLU feature of Ψ died (too high a D learning rate), after which D
+  gives G no signal and does not recover."""
+  return (abs(metrics.get("d_real", 1.0)) < tolerance
+          and abs(metrics.get("d_fake", 1.0)) < tolerance)
+
+
+def standing_statistics_logits(classifier, spec: pipeline.DatasetSpec, *,
+                               resolution: int, batch_size: int,
+                               batches: int, seed: int) -> list[tf.Tensor]:
+  """The classifier's logits of `batches` shuffled training batches: the
+  batches the EMA generator's standing statistics are filled from, the same
+  at every evaluation and at export, so an exported generator equals the
+  last evaluated one."""
+  data = pipeline.dataset(spec, split="train", resolution=resolution,
+                          batch_size=batch_size, seed=seed + 1)
+  return [tf.constant(np.asarray(classifier(images)), tf.float32)
+          for images, _ in data.take(batches)]
+
+
+def evaluation_batch_size(batch_size: int) -> int:
+  """The batch of standing statistics and evaluation: the training batch,
+  at most 256."""
+  return min(batch_size, 256)
+
+
+class Controller:
+  """The training loop of a started run, one named step per concern (as
+  orbit's controller): train to the next boundary, check finite, write
+  summaries, maybe checkpoint, maybe evaluate."""
+
+  def __init__(self, run: Run, start_step: int):
+    self._run = run
+    self.settings = run.settings
+    self.start_step = self.step = start_step
+    self.evaluator = Evaluator(run)
+    # Evaluations after the restored checkpoint are about to be redone.
+    self.history = [entry for entry in run_dir.read_metrics(run.model_dir)
+                    or [] if entry["step"] <= start_step]
+    self.metrics = {}
+    self.dead_loops = 0
+    self._train_function = _train_function(run)
+
+  def run(self) -> dict:
+    """Trains to `training_steps`; returns the final metrics and step."""
+    total = self.settings.training_steps
+    bar = progress_lib.Progress(total, self.start_step)
+    began = time.time()
+    while self.step < total:
+      steps = self._steps_to_next_boundary()
+      seconds = self._train(steps)
+      self._watch_discriminator()
+      self._write_summaries(steps, seconds)
+      shown = {k: self.metrics[k]
+               for k in ("d_loss", "g_loss", "d_real", "d_fake")}
+      self._maybe_checkpoint()
+      result = self._maybe_evaluate(began)
+      if result:
+        shown["agreement"] = result["class_agreement"]
+      bar.update(self.step, shown,
+                 force=self.step % self.settings.eval_every_steps == 0)
+    return self._finish(bar, began)
+
+  def _steps_to_next_boundary(self) -> int:
+    s = self.settings
+    boundaries = [s.training_steps,
+                  _next_multiple(self.step, s.iterations_per_loop),
+                  _next_multiple(self.step, s.save_checkpoints_steps),
+                  _next_multiple(self.step, s.eval_every_steps),
+                  _next_multiple(self.step, s.summary_every_steps)]
+    return min(boundaries) - self.step
+
+  def _train(self, steps: int) -> float:
+    """Runs `steps` steps in one call, checks the result is finite and
+    advances; returns the seconds they took."""
+    began = time.time()
+    result, weights_finite = self._train_function(tf.constant(steps))
+    self.metrics = {name: float(value) for name, value in result.items()}
+    seconds = time.time() - began
+    self._check_finite(bool(weights_finite), steps)
+    self.step += steps
+    return seconds
+
+  def _check_finite(self, weights_finite: bool, steps: int) -> None:
+    bad = [name for name, value in self.metrics.items()
+           if not np.isfinite(value)]
+    if not weights_finite:  # A last update can break finite losses.
+      bad.append("the network weights")
+    if bad:
+      manager = self._run.manager
+      raise FloatingPointError(
+          f"Training diverged: {', '.join(bad)} became non-finite in steps "
+          f"{self.step + 1}-{self.step + steps}. Nothing after step "
+          f"{_latest_step(manager)} was saved; the last good checkpoint is "
+          f"{manager.latest_checkpoint}. Lower GAN.g_lr / GAN.d_lr or check "
+          "the input data, then rerun to resume from it.")
+
+  def _watch_discriminator(self) -> None:
+    dead = discriminator_looks_dead(self.metrics)
+    self.dead_loops = self.dead_loops + 1 if dead else 0
+    if self.dead_loops == 3:
+      logging.warning(
+          "Step %d: D has scored about 0 on real and fake images for 3 "
+          "loops (d_real %.2g, d_fake %.2g): its features have probably "
+          "died and it no longer trains G. Lower GAN.d_lr, or restart from "
+          "an earlier checkpoint with train.training_steps.", self.step,
+          self.metrics["d_real"], self.metrics["d_fake"])
+
+  def _write_summaries(self, steps: int, seconds: float) -> None:
+    model = self._run.model
+    with self.evaluator.writer.as_default(step=self.step):
+      for name, value in self.metrics.items():
+        tf.summary.scalar(f"losses/{name}", value)
+      tf.summary.scalar("optimizer/g_lr", model.g_lr)
+      tf.summary.scalar("optimizer/d_lr", model.d_lr)
+      tf.summary.scalar("speed/steps_per_sec", steps / seconds)
+      tf.summary.scalar("speed/images_per_sec",  # Real images D judged.
+                        steps * self.settings.batch_size * model.disc_iters
+                        / seconds)
+
+  def _at(self, every: int) -> bool:
+    return (self.step % every == 0
+            or self.step == self.settings.training_steps)
+
+  def _maybe_checkpoint(self) -> None:
+    if self._at(self.settings.save_checkpoints_steps):
+      self._run.manager.save(checkpoint_number=self.step)
+
+  def _maybe_evaluate(self, began: float) -> Optional[dict]:
+    if not self._at(self.settings.eval_every_steps):
+      return None
+    result = self.evaluator.evaluate(self.step)
+    result["minutes"] = round((time.time() - began) / 60, 2)
+    self.history.append(result)
+    logging.info("Step %d: class agreement %.4f (%d test images).",
+                 self.step, result["class_agreement"],
+                 self.settings.eval_examples)
+    if self._run.chief:
+      run_dir.write_metrics(self._run.model_dir, self.history)
+    return result
+
+  def _finish(self, bar, began: float) -> dict:
+    run = self._run
+    self.evaluator.writer.flush()
+    final = self.history[-1] if self.history else {}
+    bar.finish(
+        f"Trained steps {self.start_step}-{self.step} of "
+        f"{self.settings.training_steps} in "
+        f"{progress_lib.format_duration(time.time() - began)}; "
+        f"D updates {int(run.model.d_updates.numpy())}; class agreement "
+        f"{final.get('class_agreement', float('nan')):.4f} "
+        f"({self.settings.eval_examples} test images); checkpoints and "
+        f"summaries in {run.model_dir}; originals beside reconstructions in "
+        f"{run_dir.path(run.model_dir, run_dir.RECONSTRUCTIONS_FILE)}.")
+    return {**self.metrics, **final, "step": self.step}
+
+
+def _train_function(run: Run):
+  """`steps` (a scalar tensor) training steps in one tf.function call; it
+  returns the last step's metrics and whether every weight is finite."""
+  model, iterator, strategy = run.model, run.iterator, run.strategy
+
+  @tf.function
+  def run_steps(steps):
+    metrics = {name: tf.constant(0.0) for name in gan_lib.METRICS}
+    for _ in tf.range(steps):
+      metrics = model.train_step(next(iterator), strategy)
+    return metrics, model.weights_are_finite()
+
+  return run_steps
+
+
+class Evaluator:
+  """Class agreement of EMA reconstructions of fixed test images, and an
+  image grid of originals beside reconstructions."""
+
+  def __init__(self, run: Run):
+    self._run = run
+    settings = run.settings
+    self.writer = (tf.summary.create_file_writer(run.model_dir) if run.chief
+                   else tf.summary.create_noop_writer())
+    data = pipeline.dataset(run.spec, split="test",
+                            resolution=run.model.resolution,
+                            batch_size=settings.eval_examples, shuffle=False,
+                            repeat=False, drop_remainder=False)
+    self.images, _ = next(iter(data))
+    self.logits = evaluation.logits_in_batches(run.classifier, self.images)
+    self._standing_logits = None  # Made at the first evaluation.
+
+  def standing_logits(self) -> list[tf.Tensor]:
+    if self._standing_logits is None:
+      run, settings = self._run, self._run.settings
+      self._standing_logits = standing_statistics_logits(
+          run.classifier, run.spec, resolution=run.model.resolution,
+          batch_size=evaluation_batch_size(settings.batch_size),
+          batches=settings.standing_statistics_batches, seed=settings.seed)
+    return self._standing_logits
+
+  def evaluate(self, step: int) -> dict:
+    """Refills the standing statistics, then measures and draws."""
+    run, settings = self._run, self._run.settings
+    model, logits = run.model, self.logits
+    model.fill_standing_statistics(self.standing_logits())
+    reconstructions = tf.concat(
+        [model.reconstruct(logits[i:i + 250], seed=i)
+         for i in range(0, len(logits), 250)], 0)
+    agreement = evaluation.class_agreement(
+        logits, evaluation.logits_in_batches(run.classifier,
+                                             reconstructions))
+    shown = self.images[:settings.grid_examples]
+    samples = [model.reconstruct(logits[:settings.grid_examples],
+                                 seed=10_000 + s)
+               for s in range(settings.grid_samples)]
+    grid = evaluation.reconstruction_grid(shown, samples)
+    with self.writer.as_default(step=step):
+      tf.summary.scalar("eval/class_agreement", agreement)
+      tf.summary.image("eval/originals_and_reconstructions", grid[None])
+    if run.chief:
+      evaluation.write_png(
+          grid, run_dir.path(run.model_dir, run_dir.RECONSTRUCTIONS_FILE))
+    return {"step": step, "class_agreement": agreement}
+
+
+def _next_multiple(step: int, every: int) -> int:
+  return (step // every + 1) * every if every > 0 else 2**62
+
+
+def _latest_step(manager) -> int:
+  latest = manager.latest_checkpoint
+  return int(latest.rsplit("-", 1)[-1]) if latest else 0

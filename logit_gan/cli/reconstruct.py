@@ -24,7 +24,6 @@ import sys
 from absl import app
 from absl import flags
 
-from logit_gan import run_dir
 from logit_gan.cli import common
 
 flags.DEFINE_string("export_dir", None, "A bin/export version folder, or "
@@ -34,8 +33,7 @@ flags.DEFINE_multi_string("images", None, "Image files or folders of "
                           "--images.", required=True)
 flags.DEFINE_integer("num_samples", 4, "Reconstructions per image.")
 flags.DEFINE_integer("seed", 0, "Seed of the first noise sample.")
-flags.DEFINE_string("out", run_dir.RECONSTRUCTIONS_FILE,
-                    "The grid PNG written.")
+flags.DEFINE_string("out", "reconstructed.png", "The grid PNG written.")
 
 
 def version_dir(export_dir: str) -> str:

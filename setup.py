@@ -12,6 +12,7 @@ CONSOLE_SCRIPTS = {
     "train": "logit_gan.cli.train:run",
     "export": "logit_gan.cli.export:run",
     "reconstruct": "logit_gan.cli.reconstruct:run",
+    "logit_probe": "logit_gan.cli.logit_probe:run",
 }
 
 setuptools.setup(

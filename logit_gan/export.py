@@ -90,7 +90,8 @@ def seeded_noise(seeds: tf.Tensor, z_dim: int,
 
 def _checked(**inputs: tuple[tf.Tensor, tuple]) -> list[tf.Tensor]:
   """The inputs, gated by in-graph checks of their rank, trailing sizes
-  (`inputs[name] = (tensor, trailing_shape)`), non-empty and equal batch.
+  (`inputs[name] = (tensor, trailing_shape)`), non-empty and equal batch,
+  and finite values (float inputs).
 
   Checked in the graph, not only by the signature, because callers such as
   TF Serving and `signatures[...]` do not enforce the declared shapes."""
@@ -116,6 +117,10 @@ def _checked(**inputs: tuple[tf.Tensor, tuple]) -> list[tf.Tensor]:
         checks.append(tf.debugging.assert_equal(
             shape[0], batch, message=f"{name} and {first} must have the "
             "same batch size B."))
+      if tensor.dtype.is_floating:  # NaN would come back as NaN images.
+        checks.append(tf.debugging.Assert(
+            tf.reduce_all(tf.math.is_finite(tensor)),
+            [f"{name} holds NaN or inf; send finite values."]))
   with tf.control_dependencies(checks):
     return [tf.identity(tensor) for tensor, _ in inputs.values()]
 
@@ -132,6 +137,14 @@ class _Endpoints:
 
   def _images(self, logits, rows_noise, prefix: str = "images") -> dict:
     images = self.generator.forward(logits, rows_noise, training=False)
+    # Finite but huge inputs (1e30) overflow inside the generator.
+    finite = tf.debugging.Assert(
+        tf.reduce_all(tf.math.is_finite(images)),
+        ["The reconstruction is not finite: the logits or noise hold values "
+         "too large for the generator (noise is N(0, 1)-sized; logits as "
+         "the classifier gives them)."])
+    with tf.control_dependencies([finite]):
+      images = tf.identity(images)
     return {prefix: pipeline.to_uint8(images), f"{prefix}_float": images}
 
   def from_logits(self, inputs):

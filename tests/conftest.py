@@ -25,7 +25,9 @@ tf.config.set_logical_device_configuration(
 # files to its two workers in collection order: started first, they no
 # longer leave one worker busy while the other has finished.
 SLOWEST_FILES = ("test_export.py", "test_trainer.py", "test_gan.py",
-                 "test_trainer_checkpoints.py", "test_multi_worker.py")
+                 "test_user_classifier_export.py",
+                 "test_trainer_checkpoints.py", "test_multi_worker.py",
+                 "test_fault_injection.py", "test_classifiers.py")
 
 
 def pytest_collection_modifyitems(items):

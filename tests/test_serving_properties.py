@@ -112,11 +112,6 @@ def test_reconstruct_image_requests(model, batch, size, channels, dtype,
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "export.py does not check that logits and noise are finite: NaN or inf "
-    "in a request gives NaN images_float (and arbitrary uint8 images) "
-    "instead of an error naming the input. Fix in export._checked "
-    "(tf.debugging.assert_all_finite), owned by the export rewrite."))
 @SETTINGS
 @given(logits=float_rows([NUM_CLASSES], finite=False),
        noise=float_rows([120], finite=False))

@@ -184,3 +184,22 @@ def test_command_refuses_unexpected_arguments():
       command.main(["logit_probe", "stray"])
   finally:
     flags.FLAGS.unparse_flags()
+
+
+@pytest.mark.parametrize("name, resolution, config, expected", [
+    ("shapes_mini", 16, None, "logit_gan_shapes_mini/16"),
+    ("shapes_mini", 16, "32", "logit_gan_shapes_mini/32"),
+    ("shapes_mini_ood", 16, None, "logit_gan_shapes_mini/ood_16"),
+    ("shapes", 16, None, "logit_gan_shapes/32"),
+    ("shapes", 32, "ood_32", "logit_gan_shapes/ood_32"),
+])
+def test_command_reads_the_gin_dataset(name, resolution, config, expected):
+  from logit_gan.cli import logit_probe as command
+  assert command.tfds_name_of(name, resolution, config) == expected
+
+
+def test_command_refuses_a_dataset_without_factors():
+  from absl import app
+  from logit_gan.cli import logit_probe as command
+  with pytest.raises(app.UsageError, match="shapes_mini"):
+    command.tfds_name_of("imagenet_64", 64)

@@ -203,3 +203,13 @@ def test_command_refuses_a_dataset_without_factors():
   from logit_gan.cli import logit_probe as command
   with pytest.raises(app.UsageError, match="shapes_mini"):
     command.tfds_name_of("imagenet_64", 64)
+
+
+def test_command_adds_the_hue_offset_that_does_not_wrap():
+  from logit_gan.cli import logit_probe as command
+  factors = {"hue_family": np.array([0, 0, 1, 4]),
+             "foreground_hue": np.array([0.95, 0.05, 0.25, 0.8])}
+  offset = command.with_hue_offset(factors)["foreground_hue_offset"]
+  np.testing.assert_allclose(offset, [-0.05, 0.05, 0.05, 0.0], atol=1e-9)
+  assert "foreground_hue_offset" not in command.with_hue_offset(
+      {"foreground_hue": factors["foreground_hue"]})

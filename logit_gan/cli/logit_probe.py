@@ -90,6 +90,20 @@ def tfds_name_of(dataset_name: str, resolution: int,
   return name
 
 
+def with_hue_offset(factors):
+  """`factors` plus, for shapes_mini (which stores `hue_family`),
+  `foreground_hue_offset`: the hue's signed distance from its family's
+  centre in turns, in [-0.1, 0.1). `foreground_hue` itself wraps at red
+  (0.95 and 0.05 are both red), so its within-class R² mostly says on which
+  side of 0 a red hue lies; the offset does not wrap."""
+  if "hue_family" not in factors or "foreground_hue" not in factors:
+    return factors
+  from logit_gan.data.shapes import mini
+  centre = mini.hue_family_centre(factors["hue_family"])
+  offset = (factors["foreground_hue"] - centre + 0.5) % 1.0 - 0.5
+  return {**factors, "foreground_hue_offset": offset}
+
+
 def _logits(classifier, images, batch_size):
   import numpy as np
   return np.concatenate([
@@ -113,6 +127,7 @@ def main(argv):
       tfds_name=tfds_name, resolution=resolution, split=flag.split,
       num_examples=flag.num_examples,
       data_dir=flag.data_dir or spec.data_dir)
+  factors = with_hue_offset(factors)
   logits = _logits(classifier, images, flag.batch_size)
   results = {}
   for kind in flag.probe:

@@ -11,7 +11,9 @@ from the package's own dataset gin names (`dataset.name`: 'shapes',
 'shapes_mini' or their '_ood'; `dataset.data_dir`, or --data_dir), in the
 TFDS config stored at or above --resolution (or --dataset_config, e.g. '32'
 or 'ood_16'), area-downsampled to --resolution (default: the classifier's
-input size), built locally when missing. For the 100-class miniature:
+input size), built locally when missing. For shapes_mini the factors
+include `foreground_hue_offset` (`with_hue_offset`), the hue within its
+family without the wrap at red. For the 100-class miniature:
 
   bin/logit_probe --gin_file=shapes_mini/robust.gin --out=probe.json
 """

@@ -184,3 +184,32 @@ def test_command_refuses_unexpected_arguments():
       command.main(["logit_probe", "stray"])
   finally:
     flags.FLAGS.unparse_flags()
+
+
+@pytest.mark.parametrize("name, resolution, config, expected", [
+    ("shapes_mini", 16, None, "logit_gan_shapes_mini/16"),
+    ("shapes_mini", 16, "32", "logit_gan_shapes_mini/32"),
+    ("shapes_mini_ood", 16, None, "logit_gan_shapes_mini/ood_16"),
+    ("shapes", 16, None, "logit_gan_shapes/32"),
+    ("shapes", 32, "ood_32", "logit_gan_shapes/ood_32"),
+])
+def test_command_reads_the_gin_dataset(name, resolution, config, expected):
+  from logit_gan.cli import logit_probe as command
+  assert command.tfds_name_of(name, resolution, config) == expected
+
+
+def test_command_refuses_a_dataset_without_factors():
+  from absl import app
+  from logit_gan.cli import logit_probe as command
+  with pytest.raises(app.UsageError, match="shapes_mini"):
+    command.tfds_name_of("imagenet_64", 64)
+
+
+def test_command_adds_the_hue_offset_that_does_not_wrap():
+  from logit_gan.cli import logit_probe as command
+  factors = {"hue_family": np.array([0, 0, 1, 4]),
+             "foreground_hue": np.array([0.95, 0.05, 0.25, 0.8])}
+  offset = command.with_hue_offset(factors)["foreground_hue_offset"]
+  np.testing.assert_allclose(offset, [-0.05, 0.05, 0.05, 0.0], atol=1e-9)
+  assert "foreground_hue_offset" not in command.with_hue_offset(
+      {"foreground_hue": factors["foreground_hue"]})

@@ -6,10 +6,16 @@ and writes JSON.
       --data_dir=~/tensorflow_datasets --num_examples=6000 \
       --probe=ridge --probe=mlp --out=analysis/probe.json
 
-The classifier comes from gin (`classifier.*`); the images from the
-`logit_gan_shapes` TFDS config (`--dataset_config`, default the one stored at
-or above --resolution), area-downsampled to --resolution (default: the
-classifier's input size), built locally when missing.
+The classifier comes from gin (`classifier.*`); the images and their factors
+from the package's own dataset gin names (`dataset.name`: 'shapes',
+'shapes_mini' or their '_ood'; `dataset.data_dir`, or --data_dir), in the
+TFDS config stored at or above --resolution (or --dataset_config, e.g. '32'
+or 'ood_16'), area-downsampled to --resolution (default: the classifier's
+input size), built locally when missing. For shapes_mini the factors
+include `foreground_hue_offset` (`with_hue_offset`), the hue within its
+family without the wrap at red. For the 100-class miniature:
+
+  bin/logit_probe --gin_file=shapes_mini/robust.gin --out=probe.json
 """
 
 from __future__ import annotations
@@ -26,10 +32,11 @@ common.define_gin_flags("shapes/robust.gin",
                         "classifier.name = 'small_resnet'")
 flags.DEFINE_string("out", None, "JSON file the results are written to.",
                     required=True)
-flags.DEFINE_string("data_dir", None, "TFDS data directory.")
-flags.DEFINE_string("dataset_config", None, "logit_gan_shapes config, e.g. "
-                    "'32' or 'ood_32' (default: the stored resolution at or "
-                    "above --resolution).")
+flags.DEFINE_string("data_dir", None, "TFDS data directory (default: gin "
+                    "dataset.data_dir).")
+flags.DEFINE_string("dataset_config", None, "TFDS config of gin dataset.name's "
+                    "builder, e.g. '32' or 'ood_32' (default: the stored "
+                    "resolution at or above --resolution).")
 flags.DEFINE_integer("resolution", None, "Image side the classifier sees "
                      "(default: its input size).")
 flags.DEFINE_string("split", "test", "Dataset split.")
@@ -45,15 +52,17 @@ flags.DEFINE_float("fixed_threshold", 0.9, "Class share of a factor at or "
 flags.DEFINE_integer("seed", 0, "Seeds splits, folds, MLPs, bootstrap.")
 
 
-def load_shapes(*, config, resolution, split, num_examples, data_dir):
-  """The first `num_examples` images of logit_gan_shapes/`config`'s split,
-  area-resized to `resolution`, in [-1, 1] ([N, S, S, 3] float32), their
-  labels [N] and every other stored feature as a factor (name -> [N, ...])."""
+def load_shapes(*, tfds_name, resolution, split, num_examples, data_dir):
+  """The first `num_examples` images of TFDS `tfds_name`'s split (e.g.
+  'logit_gan_shapes_mini/16'), area-resized to `resolution`, in [-1, 1]
+  ([N, S, S, 3] float32), their labels [N] and every other stored feature as
+  a factor (name -> [N, ...])."""
   import numpy as np
   import tensorflow as tf
   import tensorflow_datasets as tfds
-  from logit_gan.data import shapes  # Registers the builder.
-  builder = tfds.builder(f"{shapes.NAME}/{config}", data_dir=data_dir)
+  # Registers the builders.
+  from logit_gan.data import shapes  # pylint: disable=unused-import
+  builder = tfds.builder(tfds_name, data_dir=data_dir)
   if not builder.is_prepared():
     builder.download_and_prepare()
   data = tfds.as_numpy(builder.as_dataset(split=split).take(num_examples)
@@ -65,6 +74,36 @@ def load_shapes(*, config, resolution, split, num_examples, data_dir):
   if images.shape[1] != resolution:
     images = tf.image.resize(images, [resolution, resolution], method="area")
   return images.numpy(), examples["label"], examples
+
+
+def tfds_name_of(dataset_name: str, resolution: int,
+                 dataset_config=None) -> str:
+  """'<builder>/<config>' for gin's `dataset.name` at `resolution`, or with
+  `dataset_config` that config of the same builder."""
+  from logit_gan.data import pipeline
+  try:
+    name = pipeline.shapes_tfds_name(dataset_name, resolution)
+  except ValueError as error:
+    raise app.UsageError(f"logit_probe needs ground-truth factors: {error} "
+                         "Set gin dataset.name (e.g. --gin_file="
+                         "shapes_mini/robust.gin).") from error
+  if dataset_config:
+    name = f"{name.split('/')[0]}/{dataset_config}"
+  return name
+
+
+def with_hue_offset(factors):
+  """`factors` plus, for shapes_mini (which stores `hue_family`),
+  `foreground_hue_offset`: the hue's signed distance from its family's
+  centre in turns, in [-0.1, 0.1). `foreground_hue` itself wraps at red
+  (0.95 and 0.05 are both red), so its within-class R² mostly says on which
+  side of 0 a red hue lies; the offset does not wrap."""
+  if "hue_family" not in factors or "foreground_hue" not in factors:
+    return factors
+  from logit_gan.data.shapes import mini
+  centre = mini.hue_family_centre(factors["hue_family"])
+  offset = (factors["foreground_hue"] - centre + 0.5) % 1.0 - 0.5
+  return {**factors, "foreground_hue_offset": offset}
 
 
 def _logits(classifier, images, batch_size):
@@ -83,11 +122,14 @@ def main(argv):
   flag = flags.FLAGS
   classifier = zoo.build_classifier()
   resolution = flag.resolution or classifier.input_size
-  from logit_gan.data import shapes
-  config = flag.dataset_config or str(shapes.stored_resolution(resolution))
+  from logit_gan.data import pipeline
+  spec = pipeline.DatasetSpec()
+  tfds_name = tfds_name_of(spec.name, resolution, flag.dataset_config)
   images, labels, factors = load_shapes(
-      config=config, resolution=resolution, split=flag.split,
-      num_examples=flag.num_examples, data_dir=flag.data_dir)
+      tfds_name=tfds_name, resolution=resolution, split=flag.split,
+      num_examples=flag.num_examples,
+      data_dir=flag.data_dir or spec.data_dir)
+  factors = with_hue_offset(factors)
   logits = _logits(classifier, images, flag.batch_size)
   results = {}
   for kind in flag.probe:
@@ -101,7 +143,7 @@ def main(argv):
   os.makedirs(os.path.dirname(os.path.abspath(flag.out)), exist_ok=True)
   with open(flag.out, "w") as file:
     json.dump({"classifier": classifier.name, "resolution": resolution,
-               "dataset_config": config, "split": flag.split,
+               "dataset": tfds_name, "split": flag.split,
                "probes": results}, file, indent=1)
 
 

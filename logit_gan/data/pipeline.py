@@ -152,19 +152,32 @@ def _prepare_example(example: dict, resolution: int) -> tuple:
   return image, label
 
 
+def shapes_tfds_name(name: str, resolution: int) -> str:
+  """The TFDS '<builder>/<config>' of the package's own dataset `name`
+  ('shapes', 'shapes_mini', their '_ood') stored at or above `resolution`,
+  e.g. 'logit_gan_shapes_mini/16'; ValueError for the other datasets."""
+  source = SOURCES[name]
+  if source.shapes_config is None:
+    own = sorted(n for n, s in SOURCES.items() if s.shapes_config)
+    raise ValueError(f"Dataset {name!r} is not one of the package's own "
+                     f"(generated, with stored factors): {own}.")
+  from logit_gan.data import shapes  # Registers the builders.
+  builder_name, resolutions = (
+      (shapes.MINI_NAME, shapes.mini.RESOLUTIONS) if source.shapes_mini
+      else (shapes.NAME, shapes.RESOLUTIONS))
+  config = source.shapes_config.format(
+      resolution=shapes.stored_resolution(resolution, resolutions))
+  return f"{builder_name}/{config}"
+
+
 def _builder(name: str, resolution: int, data_dir: Optional[str]):
   source = SOURCES[name]
   if source.shapes_config is not None:
-    from logit_gan.data import shapes  # Registers the builders.
-    builder_name, resolutions = (
-        (shapes.MINI_NAME, shapes.mini.RESOLUTIONS) if source.shapes_mini
-        else (shapes.NAME, shapes.RESOLUTIONS))
-    config = source.shapes_config.format(
-        resolution=shapes.stored_resolution(resolution, resolutions))
-    builder = tfds.builder(f"{builder_name}/{config}", data_dir=data_dir)
+    tfds_name = shapes_tfds_name(name, resolution)
+    builder = tfds.builder(tfds_name, data_dir=data_dir)
     if not builder.is_prepared():
-      logging.info("Building %s/%s in %s (generated locally, no download).",
-                   builder_name, config, builder.data_dir)
+      logging.info("Building %s in %s (generated locally, no download).",
+                   tfds_name, builder.data_dir)
       _prepare_without_bars_in_logs(builder)
     return builder
   builders = [tfds.builder(n, data_dir=data_dir) for n in source.tfds_names]

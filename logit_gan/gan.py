@@ -126,7 +126,9 @@ def shared_overflow(gradients, optimizer, context) -> list:
 
 
 @gin.configurable("GAN", denylist=["num_classes", "classifier", "generator",
-                                   "discriminator", "eval_distribution"])
+                                   "discriminator", "loss_fn", "penalty_fn",
+                                   "train_distribution",
+                                   "eval_distribution"])
 class LogitGAN(tf.Module):
   """G, D and the EMA of G, with the paper's optimizers and schedule.
 
@@ -153,9 +155,13 @@ class LogitGAN(tf.Module):
     jit_compile: compile each gradient computation with XLA (one replica
       only: refused with several; a TPU compiles the whole step anyway);
       the `jit_compile` property changes it before a step is traced.
-    eval_distribution: the `noise.SAMPLERS` name of the evaluation noise,
-      which standing statistics and reconstructions draw (not a GAN
-      binding: the entry point passes `eval_z.distribution_fn`'s).
+    loss_fn, penalty_fn: the GAN loss (`losses.hinge`, the paper's) and
+      D's penalty (`losses.no_penalty`, the paper's); not GAN bindings: the
+      entry point passes what `loss.fn` and `penalty.fn` select.
+    train_distribution, eval_distribution: the `noise.SAMPLERS` names of
+      the training noise and of the evaluation noise, which standing
+      statistics and reconstructions draw (not GAN bindings: the entry
+      point passes `z.distribution_fn`'s and `eval_z.distribution_fn`'s).
     mixed_precision: None (float32), 'mixed_bfloat16' (TPU) or
       'mixed_float16' (GPU, with dynamic loss scaling): G and D compute in
       that dtype; weights, batch statistics, power iterations, D's outputs
@@ -170,6 +176,9 @@ class LogitGAN(tf.Module):
                penalty_weight: float = 1.0, use_ema: bool = True,
                ema_decay: float = 0.9999, ema_start_step: int = 40_000,
                seed: int = 0, jit_compile: bool = False,
+               loss_fn: losses.LossFn = losses.hinge,
+               penalty_fn: losses.PenaltyFn = losses.no_penalty,
+               train_distribution: str = "normal",
                eval_distribution: str = "normal",
                mixed_precision: Optional[str] = None):
     super().__init__(name="logit_gan")
@@ -188,9 +197,13 @@ class LogitGAN(tf.Module):
     self.ema_decay = ema_decay
     self.ema_start_step = ema_start_step
     self.seed = seed
-    if eval_distribution not in noise.SAMPLERS:
-      raise ValueError(f"eval_distribution {eval_distribution!r} is not one "
-                       f"of {sorted(noise.SAMPLERS)}.")
+    for name, value in (("train_distribution", train_distribution),
+                        ("eval_distribution", eval_distribution)):
+      if value not in noise.SAMPLERS:
+        raise ValueError(f"{name} {value!r} is not one of "
+                         f"{sorted(noise.SAMPLERS)}.")
+    self.loss_fn, self.penalty_fn = loss_fn, penalty_fn
+    self.train_distribution = train_distribution
     self.eval_distribution = eval_distribution
     self.mixed_precision = mixed_precision
     with dtype_policy(mixed_precision):
@@ -250,6 +263,7 @@ class LogitGAN(tf.Module):
             "beta2": self.beta2, "penalty_weight": self.penalty_weight,
             "use_ema": self.use_ema, "ema_decay": self.ema_decay,
             "ema_start_step": self.ema_start_step, "seed": self.seed,
+            "train_distribution": self.train_distribution,
             "eval_distribution": self.eval_distribution,
             "mixed_precision": self.mixed_precision}
 
@@ -289,9 +303,9 @@ class LogitGAN(tf.Module):
       outputs = self.discriminator.project(
           features, tf.concat([logits, logits], 0), training=True)
       d_real, d_fake = tf.split(outputs, 2)
-      result = losses.compute_losses(d_real, d_fake)
+      result = losses.compute_losses(d_real, d_fake, self.loss_fn)
       penalty = losses.compute_penalty(self._discriminator_fn, images, fake,
-                                       logits, seed)
+                                       logits, seed, self.penalty_fn)
       loss = result.d_loss + self.penalty_weight * penalty
       scaled = self.d_optimizer.scale_loss(loss * scale)
     gradients = tape.gradient(scaled,
@@ -309,7 +323,7 @@ class LogitGAN(tf.Module):
       fake = self.generator(logits, epsilon, training=True)
       d_fake = self.discriminator(fake, logits, training=True)
       # Generator losses depend on D's output on fakes only.
-      loss = losses.compute_losses(d_fake, d_fake).g_loss
+      loss = losses.compute_losses(d_fake, d_fake, self.loss_fn).g_loss
       scaled = self.g_optimizer.scale_loss(loss * scale)
     gradients = tape.gradient(scaled, self.generator.trainable_variables)
     return gradients, {"g_loss": loss}
@@ -319,7 +333,9 @@ class LogitGAN(tf.Module):
     whatever the number of replicas."""
     replicas = context.num_replicas_in_sync
     start = context.replica_id_in_sync_group * batch
-    everyone = noise.train_noise([batch * replicas, self.z_dim], seed)
+    everyone = noise.train_noise(
+        [batch * replicas, self.z_dim], seed,
+        distribution_fn=noise.SAMPLERS[self.train_distribution])
     return everyone[start:start + batch]
 
   def logits_of(self, batch: dict) -> tf.Tensor:

@@ -59,9 +59,15 @@ LossFn = Callable[[tf.Tensor, tf.Tensor], Losses]
 
 
 @gin.configurable("loss", allowlist=["fn"])
+def configured_loss(fn: LossFn = hinge) -> LossFn:
+  """The loss `loss.fn` selects (default hinge, the paper's). Read once by
+  the entry point (`trainer.train`), which passes it to the GAN."""
+  return fn
+
+
 def compute_losses(d_real: tf.Tensor, d_fake: tf.Tensor,
                    fn: LossFn = hinge) -> Losses:
-  """The configured loss (`loss.fn`) of D's outputs on real and fake."""
+  """The loss `fn` of D's outputs on real and fake, each [B]."""
   d_real = tf.cast(d_real, tf.float32)
   d_fake = tf.cast(d_fake, tf.float32)
   if d_real.shape.rank != 1 or d_fake.shape.rank != 1:
@@ -124,8 +130,14 @@ PenaltyFn = Callable[..., tf.Tensor]
 
 
 @gin.configurable("penalty", allowlist=["fn"])
+def configured_penalty(fn: PenaltyFn = no_penalty) -> PenaltyFn:
+  """The penalty `penalty.fn` selects (default none, the paper's). Read
+  once by the entry point, which passes it to the GAN."""
+  return fn
+
+
 def compute_penalty(discriminator_fn: DiscriminatorFn, real: tf.Tensor,
                     fake: tf.Tensor, logits: tf.Tensor, seed: tf.Tensor,
                     fn: PenaltyFn = no_penalty) -> tf.Tensor:
-  """The configured penalty (`penalty.fn`), unweighted."""
+  """The penalty `fn`, unweighted."""
   return fn(discriminator_fn, real, fake, logits, seed)

@@ -65,17 +65,28 @@ def sampler_name(sampler: Sampler) -> str:
 
 
 @gin.configurable("z", allowlist=["distribution_fn"])
-def train_noise(shape, seed: tf.Tensor,
-                distribution_fn: Sampler = _normal) -> tf.Tensor:
-  """Noise for training steps (`z.distribution_fn`)."""
-  return distribution_fn(shape, seed)
+def configured_train_sampler(distribution_fn: Sampler = _normal) -> str:
+  """The `SAMPLERS` name `z.distribution_fn` selects for training noise.
+  Read once by the entry point, which passes it to the GAN."""
+  return sampler_name(distribution_fn)
 
 
 @gin.configurable("eval_z", allowlist=["distribution_fn"])
+def configured_eval_sampler(distribution_fn: Sampler = _normal) -> str:
+  """The `SAMPLERS` name `eval_z.distribution_fn` selects for evaluation,
+  summaries and standing statistics. Read once by the entry point."""
+  return sampler_name(distribution_fn)
+
+
+def train_noise(shape, seed: tf.Tensor,
+                distribution_fn: Sampler = _normal) -> tf.Tensor:
+  """Noise for training steps, drawn statelessly from `seed`."""
+  return distribution_fn(shape, seed)
+
+
 def eval_noise(shape, seed: tf.Tensor,
                distribution_fn: Sampler = _normal) -> tf.Tensor:
-  """Noise for evaluation, summaries and standing statistics
-  (`eval_z.distribution_fn`)."""
+  """Noise for evaluation, summaries and standing statistics."""
   return distribution_fn(shape, seed)
 
 

@@ -154,8 +154,7 @@ def _legacy_record(model_dir: str) -> run_dir.RunRecord:
       discriminator=Discriminator().get_config(),
       gan={**{name: value for name, value in gin.get_bindings("GAN").items()
               if name != "jit_compile"}, "seed": train["seed"],
-           "eval_distribution": noise.sampler_name(gin.get_bindings(
-               "eval_z").get("distribution_fn", noise.SAMPLERS["normal"]))})
+           "eval_distribution": noise.configured_eval_sampler()})
 
 
 def _class_names(spec: pipeline.DatasetSpec, num_classes: int,

@@ -41,6 +41,7 @@ import tensorflow as tf
 
 from logit_gan import controller
 from logit_gan import gan as gan_lib
+from logit_gan import losses
 from logit_gan import noise
 from logit_gan import run_dir
 from logit_gan.classifiers import zoo
@@ -141,11 +142,20 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
       classifier_arguments=gin.get_bindings("classifier"),
       spec=pipeline.DatasetSpec(), generator=Generator(),
       discriminator=Discriminator(), config_text=gin.config_str(),
-      eval_distribution=noise.sampler_name(gin.get_bindings("eval_z").get(
-          "distribution_fn", noise.SAMPLERS["normal"])))
+      step_functions=configured_step_functions())
   result = controller.Controller(run, start(run)).run()
   _cleanup_scratch(run.model_dir, strategy)
   return result
+
+
+def configured_step_functions() -> dict:
+  """What gin selects for the training step, read once here at the entry
+  and passed to `gan.LogitGAN`: `loss.fn`, `penalty.fn`,
+  `z.distribution_fn` and `eval_z.distribution_fn`."""
+  return {"loss_fn": losses.configured_loss(),
+          "penalty_fn": losses.configured_penalty(),
+          "train_distribution": noise.configured_train_sampler(),
+          "eval_distribution": noise.configured_eval_sampler()}
 
 
 def _check_batch_size(batch_size: int, strategy) -> None:
@@ -170,10 +180,12 @@ def build_run(model_dir: str, strategy: tf.distribute.Strategy,
               classifier_arguments: dict,
               spec: pipeline.DatasetSpec, generator: Generator,
               discriminator: Discriminator, config_text: str,
-              eval_distribution: str = "normal"
+              step_functions: Optional[dict] = None
               ) -> controller.Run:
-  """Checks the inputs, then builds the GAN, its input iterator, its
-  checkpoint and checkpoint manager (nothing is restored yet)."""
+  """Checks the inputs, then builds the GAN (with `step_functions`, the
+  `configured_step_functions()` keywords; None: the paper's), its input
+  iterator, its checkpoint and checkpoint manager (nothing is restored
+  yet)."""
   chief = _is_chief(strategy)
   _check_num_classes(generator, classifier)
   resolution = generator.resolution
@@ -185,7 +197,7 @@ def build_run(model_dir: str, strategy: tf.distribute.Strategy,
         classifier.num_classes,
         None if settings.logit_cache_dir else classifier,
         generator=generator, discriminator=discriminator, seed=settings.seed,
-        eval_distribution=eval_distribution)
+        **(step_functions or {}))
   iterator = iter(_training_input(
       strategy, spec, batch_size=settings.batch_size,
       batches_per_step=model.batches_per_step, resolution=resolution,

@@ -15,7 +15,9 @@ import tensorflow as tf
 
 from logit_gan import config
 from logit_gan import gan
+from logit_gan import losses
 from logit_gan import noise
+from logit_gan import trainer
 from logit_gan.discriminator import Discriminator
 from logit_gan.generator import Generator
 
@@ -37,7 +39,8 @@ def build_gan(*bindings, classifier=None, **options):
     generator = Generator().build_for(N_C)
     discriminator = Discriminator()
   return gan.LogitGAN(N_C, classifier, generator=generator,
-                      discriminator=discriminator, **options)
+                      discriminator=discriminator,
+                      **{**trainer.configured_step_functions(), **options})
 
 
 def make_batch(disc_iters, seed=0, logits=True, resolution=32):
@@ -573,3 +576,28 @@ def test_loss_scaling_skips_an_overflow_on_any_replica():
   tf.function(lambda: strategy.run(replica_step))()
   np.testing.assert_array_equal(weights.numpy(), [1.0, 1.0])
   assert float(optimizer.dynamic_scale.numpy()) == scale / 2
+
+
+def test_step_functions_are_read_from_gin_once_at_the_entry():
+  """`loss.fn`, `penalty.fn`, `z.distribution_fn` and
+  `eval_z.distribution_fn` are read by trainer.configured_step_functions
+  (the entry) and held by the GAN: bindings made later change nothing."""
+  config.parse([], ["loss.fn = @wasserstein", "penalty.fn = @r1_penalty",
+                    "z.distribution_fn = @tf.random.uniform",
+                    "eval_z.distribution_fn = @tf.random.truncated_normal"])
+  functions = trainer.configured_step_functions()
+  assert functions["loss_fn"] is losses.wasserstein
+  assert functions["penalty_fn"] is losses.r1_penalty
+  assert functions["train_distribution"] == "uniform"
+  assert functions["eval_distribution"] == "truncated_normal"
+  config.parse(["tiny.gin"], ["Generator.resolution = 16"])
+  model = gan.LogitGAN(N_C, generator=Generator(),
+                       discriminator=Discriminator(), **functions)
+  gin.clear_config()
+  config.parse([], ["loss.fn = @hinge",
+                    "z.distribution_fn = @tf.random.normal"])
+  assert model.loss_fn is losses.wasserstein
+  assert model.settings()["train_distribution"] == "uniform"
+  with pytest.raises(ValueError, match="train_distribution 'cauchy'"):
+    gan.LogitGAN(N_C, generator=Generator(), discriminator=Discriminator(),
+                 train_distribution="cauchy")

@@ -58,10 +58,12 @@ def test_compute_losses_defaults_to_hinge():
 
 
 def test_compute_losses_honours_gin_loss_fn():
-  """`loss.fn = @non_saturating` switches compute_losses to that loss."""
+  """`loss.fn = @non_saturating` selects that loss (read at the entry by
+  configured_loss, which the GAN's compute_losses calls are given)."""
   gin.parse_config("loss.fn = @non_saturating")
   d_real, d_fake = d_outputs(2)
-  got = losses.compute_losses(tf.constant(d_real), tf.constant(d_fake))
+  got = losses.compute_losses(tf.constant(d_real), tf.constant(d_fake),
+                              losses.configured_loss())
   real, fake, g = NUMPY_LOSSES["non_saturating"](d_real.astype(np.float64),
                                                  d_fake.astype(np.float64))
   np.testing.assert_allclose(got.d_loss, real.mean() + fake.mean(),
@@ -198,6 +200,6 @@ def test_compute_penalty_honours_gin_penalty_fn(name):
   w = np.full(IMAGE_SHAPE[1:], 3.0 / np.sqrt(np.prod(IMAGE_SHAPE[1:])))
   real, fake, logits = images_and_logits()
   got = losses.compute_penalty(linear_discriminator(w), real, fake, logits,
-                               SEED)
+                               SEED, losses.configured_penalty())
   want = {"wgangp_penalty": 4.0, "r1_penalty": 9.0}[name]
   np.testing.assert_allclose(got, want, rtol=1e-4)

@@ -44,6 +44,12 @@ def test_seed_for_feeds_stateless_ops_with_distinct_draws():
   assert np.abs(a.numpy() - b.numpy()).max() > 1e-3
 
 
+def configured_train_noise(shape, seed):
+  """Training noise as the entry point selects it (`z.distribution_fn`)."""
+  return noise.train_noise(shape, seed, noise.SAMPLERS[
+      noise.configured_train_sampler()])
+
+
 def test_default_training_noise_is_standard_normal():
   draw = noise.train_noise([200_000], noise.seed_for(0, Purpose.EVALUATION))
   draw = draw.numpy()
@@ -54,7 +60,7 @@ def test_default_training_noise_is_standard_normal():
 
 def test_uniform_training_noise_through_gin_lies_in_minus_one_one():
   gin.parse_config("z.distribution_fn = @tf.random.uniform")
-  draw = noise.train_noise([100_000], tf.constant([0, 1])).numpy()
+  draw = configured_train_noise([100_000], tf.constant([0, 1])).numpy()
   assert draw.min() >= -1.0 and draw.max() <= 1.0
   assert draw.min() < -0.99 and draw.max() > 0.99  # the whole interval
   assert abs(draw.mean()) < 0.01
@@ -63,7 +69,7 @@ def test_uniform_training_noise_through_gin_lies_in_minus_one_one():
 
 def test_truncated_normal_through_gin_stays_within_two_sigma():
   gin.parse_config("z.distribution_fn = @tf.random.truncated_normal")
-  draw = noise.train_noise([50_000], tf.constant([0, 1])).numpy()
+  draw = configured_train_noise([50_000], tf.constant([0, 1])).numpy()
   assert np.abs(draw).max() <= 2.0
   assert draw.std() < 0.95  # truncation shrinks the std to about 0.88
 
@@ -76,11 +82,12 @@ def test_eval_noise_accepts_stateless_normal_and_stays_independent_of_z():
       z.distribution_fn = @tf.random.uniform
   """)
   s = tf.constant([3, 4])
-  draw = noise.eval_noise([50_000], s).numpy()
+  draw = noise.eval_noise([50_000], s, noise.SAMPLERS[
+      noise.configured_eval_sampler()]).numpy()
   np.testing.assert_array_equal(draw,
                                 tf.random.stateless_normal([50_000], s))
   assert np.abs(draw).max() > 1.0  # not the uniform [-1, 1] of `z`
-  assert np.abs(noise.train_noise([1000], s).numpy()).max() <= 1.0
+  assert np.abs(configured_train_noise([1000], s).numpy()).max() <= 1.0
 
 
 @pytest.mark.parametrize("fn", [noise.train_noise, noise.eval_noise])

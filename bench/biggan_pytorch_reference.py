@@ -18,7 +18,7 @@ BigGAN-PyTorch checkout): run it once per machine kind and pass its mean to
     /tmp/torchref/bin/python bench/biggan_pytorch_reference.py \\
         --biggan_pytorch_dir=/tmp/BigGAN-PyTorch
 
-Measured (README): 4.53 s mean, 4.22 s min, 8.8 CPU s per iteration on an
+Measured (docs/results.md): 4.53 s mean, 4.22 s min, 8.8 CPU s per iteration on an
 AMD EPYC Zen 3 (2 cores, AVX2), torch 2.13.0 CPU.
 """
 

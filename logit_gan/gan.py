@@ -217,7 +217,9 @@ class LogitGAN(tf.Module):
     loss_scaling = mixed_precision == "mixed_float16"
     self.g_optimizer = _adam(g_lr, beta1, beta2, "g_adam", loss_scaling)
     self.d_optimizer = _adam(d_lr, beta1, beta2, "d_adam", loss_scaling)
-    # Slots must exist before the first distributed step (see README).
+    # Under MirroredStrategy, Keras 3 optimizers must create their slots in
+    # the strategy's scope before the first `strategy.run`; built lazily
+    # inside the replica step they fail.
     self.g_optimizer.build(self.generator.trainable_variables)
     self.d_optimizer.build(self.discriminator.trainable_variables)
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False,

@@ -30,7 +30,7 @@ def configure() -> None:
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # Hide C++ INFO lines.
   # TensorFlow turns its oneDNN CPU kernels on by default only on CPUs with
   # AVX-512 or AMX; on AVX2-only CPUs (AMD EPYC Zen 3 here) they make a
-  # training step about 20% faster (README, Measured). Not when the process
+  # training step about 20% faster (docs/tuning_log.md). Not when the process
   # may use a single CPU: there TensorFlow 2.21's oneDNN kernels corrupted
   # the heap ("corrupted double-linked list") in an eager convolution
   # gradient. Set TF_ENABLE_ONEDNN_OPTS=0 to opt out.

@@ -51,7 +51,7 @@ def small_resnet(num_classes: int, *, resolution: int = 32, width: int = 32,
   (1, 1, 1): 309,290 trainable parameters and 13.2M multiply-adds (26
   MFLOPs) per image; it reaches 99.05% clean test accuracy on the synthetic
   10-shape task after 1,000 AdamW steps of 128 (129 s of training on 2 CPU
-  cores; README, Measured).
+  cores; docs/results.md).
   """
   if num_classes < 1 or width < 1 or not blocks_per_stage:
     raise ValueError(f"small_resnet needs num_classes >= 1, width >= 1 and "

@@ -60,17 +60,18 @@ def load_shapes(*, tfds_name, resolution, split, num_examples, data_dir):
   import numpy as np
   import tensorflow as tf
   import tensorflow_datasets as tfds
+  from logit_gan.data import pipeline
   # Registers the builders.
   from logit_gan.data import shapes  # pylint: disable=unused-import
   builder = tfds.builder(tfds_name, data_dir=data_dir)
   if not builder.is_prepared():
-    builder.download_and_prepare()
+    pipeline.prepare_without_bars_in_logs(builder)
   data = tfds.as_numpy(builder.as_dataset(split=split).take(num_examples)
                        .batch(1000))
   batches = list(data)
   examples = {key: np.concatenate([batch[key] for batch in batches])
               for key in batches[0]}
-  images = tf.cast(examples.pop("image"), tf.float32) / 127.5 - 1.0
+  images = pipeline.to_model_range(examples.pop("image"))
   if images.shape[1] != resolution:
     images = tf.image.resize(images, [resolution, resolution], method="area")
   return images.numpy(), examples["label"], examples

@@ -178,14 +178,14 @@ def _builder(name: str, resolution: int, data_dir: Optional[str]):
     if not builder.is_prepared():
       logging.info("Building %s in %s (generated locally, no download).",
                    tfds_name, builder.data_dir)
-      _prepare_without_bars_in_logs(builder)
+      prepare_without_bars_in_logs(builder)
     return builder
   builders = [tfds.builder(n, data_dir=data_dir) for n in source.tfds_names]
   prepared = [b for b in builders if b.is_prepared()]
   return prepared[0] if prepared else builders[0]
 
 
-def _prepare_without_bars_in_logs(builder) -> None:
+def prepare_without_bars_in_logs(builder) -> None:
   """Builds; TFDS's tqdm bars are turned off while stderr is not a terminal
   (they redraw with carriage returns even into a log file)."""
   if sys.stderr.isatty():

@@ -24,11 +24,17 @@ range; images are uint8 RGB, round((x + 1) * 127.5)):
       -> reconstructions uint8 [B, R, R, 3], reconstructions_float,
          logits float32 [B, n_c], predicted_class int64 [B];
          reconstruction i uses seed i (as reconstruct_from_logits_seeded).
+  classify (only with a bundled classifier)
+      images float32 [B, R, R, 3] in [-1, 1]
+      -> logits float32 [B, n_c], predicted_class int64 [B]; differentiable
+         (the analyses' attacks take gradients through it).
   describe (no inputs)
       -> num_classes, z_dim, resolution (int64), classifier (string),
          training_step (int64), gin_config (string), signatures (string),
-         and class_names (string [n_c]) when the training dataset names
-         its classes.
+         and, from bin/export: method ("logit_gan", or a baseline's name),
+         noise_distribution (the seeded signatures' noise), dataset (JSON of
+         the training DatasetSpec) and class_names (string [n_c]) when the
+         training dataset names its classes.
 
 The same description is written as JSON to `assets.extra/logit_gan.json`.
 Bad inputs fail with an error naming the input: a wrong dtype, rank or
@@ -170,6 +176,12 @@ class _Endpoints:
     return {**outputs, "logits": logits,
             "predicted_class": tf.argmax(logits, axis=-1)}
 
+  def classify(self, inputs):
+    size = self.generator.resolution
+    images, = _checked(images=(inputs["images"], (size, size, 3)))
+    logits = self.classifier(images)
+    return {"logits": logits, "predicted_class": tf.argmax(logits, axis=-1)}
+
 
 def _inputs(**specs: tuple[list, tf.DType]) -> list[dict]:
   """One dict argument of named specs: the signature's input names, the
@@ -216,6 +228,9 @@ def export(generator, export_dir: str, *, metadata: dict[str, Any],
     archive.add_endpoint(
         "reconstruct", endpoints.from_images,
         _inputs(images=([None, resolution, resolution, 3], tf.uint8)))
+    archive.add_endpoint(
+        "classify", endpoints.classify,
+        _inputs(images=([None, resolution, resolution, 3], tf.float32)))
   constants = {name: tf.constant(value, tf.int64 if isinstance(value, int)
                                  else None)
                for name, value in info.items()}

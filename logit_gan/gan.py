@@ -168,6 +168,8 @@ class LogitGAN(tf.Module):
       and G's images stay float32.
   """
 
+  method = "logit_gan"  # What `describe` calls the inversion method.
+
   def __init__(self, num_classes: int, classifier: Optional[Callable] = None,
                *, generator: Generator, discriminator: Discriminator,
                disc_iters: int = 2, fresh_generator_batch: bool = True,

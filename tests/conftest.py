@@ -56,3 +56,13 @@ def tiny_shapes_data_dir(tmp_path_factory):
                data_dir=str(directory)).download_and_prepare()
   (directory / shapes.NAME / "tiny32").rename(directory / shapes.NAME / "32")
   return str(directory)
+
+
+@pytest.fixture(scope="session")
+def tiny_exports(tmp_path_factory):
+  """{"robust": version dir, "standard": version dir}: two random tiny
+  exports (tests/analysis_models.py), 16x16, 10 logits."""
+  import analysis_models  # pylint: disable=import-outside-toplevel
+  root = str(tmp_path_factory.mktemp("tiny_exports"))
+  return {name: analysis_models.tiny_export(root, name, seed)
+          for name, seed in (("robust", 1), ("standard", 2))}

@@ -11,6 +11,8 @@ from pixels to reconstruction. Signatures: see logit_gan/export.py or
 
 from __future__ import annotations
 
+import json
+
 from absl import app
 from absl import flags
 from absl import logging
@@ -39,7 +41,10 @@ def main(argv):
   run = trained.load(flag.model_dir, checkpoint=flag.checkpoint,
                      gin_bindings=flag.gin_bindings)
   metadata = {"classifier": run.classifier.name, "training_step": run.step,
-              "gin_config": run.gin_config}
+              "gin_config": run.gin_config, "method": run.model.method,
+              "noise_distribution": run.model.eval_distribution}
+  if run.record is not None:
+    metadata["dataset"] = json.dumps(run.record.dataset, sort_keys=True)
   if run.class_names:
     metadata["class_names"] = list(run.class_names)
   generator = run.model.inference_generator

@@ -1,0 +1,47 @@
+"""The experiments `bin/analyze` knows, by name.
+
+Each experiment is a function in its own module,
+
+  run(models: Sequence[inversion.InversionModel],
+      examples: examples.Examples, *, seed: int = 0, **settings)
+      -> results.Result
+
+gin-configurable under its name (e.g. `noise_resampling.samples = 8`), with
+the paper's constants as defaults. `models` are compared side by side (paired
+differences for every pair); `examples` are the test images. The registry
+maps names to "module:function" and imports a module only when its
+experiment runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Callable
+
+EXPERIMENTS: dict[str, str] = {
+    # Part 1 (issue #22).
+    "reconstructions": "reconstructions:run",
+    "noise_resampling": "noise:resampling",
+    "noise_interpolation": "noise:interpolation",
+    "logit_interpolation": "logit_interpolation:run",
+    "logit_shift": "logit_manipulation:shift",
+    "logit_scale": "logit_manipulation:scale",
+    "logit_perturbation": "logit_manipulation:perturbation",
+    "class_clusters": "class_clusters:run",
+    "iterative_stability": "iterative_stability:run",
+    "logit_probe": "probe_experiment:run",
+}
+
+
+def names() -> list[str]:
+  return list(EXPERIMENTS)
+
+
+def get(name: str) -> Callable:
+  """The experiment function `name`; a ValueError listing the known ones."""
+  if name not in EXPERIMENTS:
+    raise ValueError(f"Unknown experiment {name!r}; choose from "
+                     f"{', '.join(EXPERIMENTS)} (or --all).")
+  module, function = EXPERIMENTS[name].split(":")
+  return getattr(importlib.import_module(f"logit_gan.analyses.{module}"),
+                 function)

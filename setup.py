@@ -41,6 +41,8 @@ setuptools.setup(
         # bring it.
         "tensorboard>=2.21,<2.22",
         "numpy>=1.26",
+        # The analyses' plots (Agg backend; no display needed).
+        "matplotlib>=3.8",
     ],
     extras_require={"test": ["pytest>=8", "pytest-xdist>=3.5", "hypothesis>=6"]},
     entry_points={"console_scripts": [

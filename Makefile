@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo demo10 test test-fast bench clean
+.PHONY: demo demo10 test test-fast bench clean debian-packages
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -57,15 +57,29 @@ $(RUNS)/classifiers/mini_%/metrics.json: | $(INSTALLED)
 $(RUNS)/classifiers/%/metrics.json: | $(INSTALLED)
 	$(PY) bin/train_classifier --gin_file=shapes/classifier_$*.gin --output_dir=$(RUNS)/classifiers/$*
 
+# Debian packages the tests use when they can be had: the real
+# Fashion-MNIST (idx files, tests/test_idx.py and the ood analyses). As root
+# they are installed with apt-get; otherwise the tests that need them skip
+# and say why.
+DEBIAN_PACKAGES := dataset-fashion-mnist
+debian-packages:
+	@if [ -d /usr/share/datasets/fashion-mnist ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get install -y -q $(DEBIAN_PACKAGES) >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null 2>&1 && \
+	    apt-get install -y -q $(DEBIAN_PACKAGES) >/dev/null; } || \
+	  echo "note: could not apt-get install $(DEBIAN_PACKAGES); its tests skip"; \
+	else echo "note: not root: $(DEBIAN_PACKAGES) not installed; its tests skip"; fi
+
 PYTEST := $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile \
 	-p no:cacheprovider --durations=10
 
-test: $(INSTALLED)
+test: $(INSTALLED) debian-packages
 	$(PYTEST) tests
 
 # Parameter counts, layers, losses, compat, noise, checks, imports and the
 # commands' argument errors: the tests not marked `slow` (pytest.ini).
-test-fast: $(INSTALLED)
+test-fast: $(INSTALLED) debian-packages
 	$(PYTEST) -m "not slow" tests
 
 # Seconds per training iteration (XLA off and on) at the 32x32 benchmark

@@ -33,6 +33,8 @@ import gin
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from logit_gan.data import idx
+
 
 @dataclasses.dataclass(frozen=True)
 class Source:
@@ -43,6 +45,9 @@ class Source:
   download_hint: str
   shapes_config: Optional[str] = None  # For the package's own datasets:
   shapes_mini: bool = False  # logit_gan_shapes_mini, not logit_gan_shapes.
+  # MNIST-format idx files (data/idx.py) in data_dir, or else in this one.
+  idx_dir: Optional[str] = None
+  label_names: tuple[str, ...] = ()
 
 
 _TRAIN_TEST = {"train": "train", "test": "test"}
@@ -71,6 +76,12 @@ SOURCES = {
     "shapes_mini_ood": Source((), None, _TRAIN_TEST, "",
                               shapes_config="ood_{resolution}",
                               shapes_mini=True),
+    # Any directory of MNIST-format idx files: gin dataset.data_dir = DIR.
+    "idx": Source((), None, _TRAIN_TEST, "", idx_dir=""),
+    # Debian's dataset-fashion-mnist package: the real Fashion-MNIST offline.
+    "fashion_mnist_idx": Source((), 28, _TRAIN_TEST, "",
+                                idx_dir=idx.DEBIAN_FASHION_MNIST,
+                                label_names=idx.FASHION_MNIST_NAMES),
 }
 
 
@@ -83,7 +94,8 @@ class DatasetSpec:
   Attributes:
     name: one of `SOURCES` (gin `dataset.name`, as in the paper's config).
     data_dir: TFDS data directory (None: TFDS's default,
-      ~/tensorflow_datasets).
+      ~/tensorflow_datasets); for 'idx' the directory of the idx files
+      (data/idx.py), for 'fashion_mnist_idx' Debian's by default.
     shuffle_buffer: examples held by the training shuffle.
   """
   name: str = "imagenet_64"
@@ -172,6 +184,12 @@ def shapes_tfds_name(name: str, resolution: int) -> str:
 
 def _builder(name: str, resolution: int, data_dir: Optional[str]):
   source = SOURCES[name]
+  if source.idx_dir is not None:
+    directory = data_dir or source.idx_dir
+    if not directory:
+      raise ValueError(f"Dataset {name!r} reads the idx files in "
+                       "dataset.data_dir; set it to their directory.")
+    return idx.IdxBuilder(directory, name, source.label_names)
   if source.shapes_config is not None:
     tfds_name = shapes_tfds_name(name, resolution)
     builder = tfds.builder(tfds_name, data_dir=data_dir)

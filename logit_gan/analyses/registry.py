@@ -30,6 +30,11 @@ EXPERIMENTS: dict[str, str] = {
     "class_clusters": "class_clusters:run",
     "iterative_stability": "iterative_stability:run",
     "logit_probe": "probe_experiment:run",
+    # Part 2 (issue #23).
+    "adversarial": "adversarial:run",
+    "brightness_fit": "logit_fits:brightness_fit",
+    "sharpness_fit": "logit_fits:sharpness_fit",
+    "rotation": "rotation:run",
 }
 
 

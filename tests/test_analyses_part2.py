@@ -1,0 +1,125 @@
+"""Known answers of the experiments of issue #23 on tiny models."""
+
+import numpy as np
+from PIL import Image
+from PIL import ImageEnhance
+import pytest
+
+from logit_gan.analyses import examples as examples_lib
+from logit_gan.analyses import logit_fits
+
+import analysis_models
+
+
+@pytest.fixture(scope="module")
+def models():
+  return analysis_models.tiny_models()
+
+
+@pytest.fixture(scope="module")
+def examples():
+  rng = np.random.default_rng(0)
+  return examples_lib.Examples(
+      rng.uniform(-1, 1, (24, 16, 16, 3)).astype(np.float32),
+      rng.integers(0, 10, 24), {}, "random")
+
+
+def test_fitted_shift_and_scale_are_the_known_ones():
+  z = np.random.default_rng(1).normal(size=(5, 10))
+  np.testing.assert_allclose(logit_fits.fit_shift(z + 0.7, z), 0.7)
+  np.testing.assert_allclose(logit_fits.fit_scale(2.5 * z, z), 2.5)
+  np.testing.assert_allclose(logit_fits.fit_shift(z, z), 0.0)
+  assert np.isnan(logit_fits.fit_scale(z[:1], 0 * z[:1])).all()
+
+
+def test_adjustments_match_pil_and_keep_the_identity():
+  rng = np.random.default_rng(2)
+  pixels = rng.integers(0, 256, (1, 12, 12, 3), dtype=np.uint8)
+  images = pixels / 127.5 - 1
+  np.testing.assert_allclose(logit_fits.adjust_brightness(images, 1.0),
+                             images, atol=1e-6)
+  np.testing.assert_allclose(logit_fits.adjust_sharpness(images, 1.0),
+                             images, atol=1e-6)
+  dark = logit_fits.adjust_brightness(images, 0.5)
+  np.testing.assert_allclose((dark + 1) / 2, (images + 1) / 4, atol=1e-6)
+  for factor in (0.0, 2.0):
+    ours = (logit_fits.adjust_sharpness(images, factor)[0] + 1) * 127.5
+    theirs = np.asarray(ImageEnhance.Sharpness(
+        Image.fromarray(pixels[0])).enhance(factor), np.float64)
+    # PIL leaves the border unfiltered and rounds to uint8.
+    np.testing.assert_allclose(ours[1:-1, 1:-1], theirs[1:-1, 1:-1],
+                               atol=1.01)
+
+
+@pytest.mark.parametrize("experiment", [logit_fits.brightness_fit,
+                                        logit_fits.sharpness_fit])
+def test_fits_at_the_identity_are_exact_and_models_are_paired(
+    experiment, models, examples):
+  result = experiment(models, examples, seed=3, num_images=16)
+  for model in ("robust", "standard"):
+    assert result.get("shift", model, factor=1.0).mean == pytest.approx(
+        0, abs=1e-6)
+    assert result.get("scale", model, factor=1.0).mean == pytest.approx(
+        1, abs=1e-6)
+    assert result.get("shift_slope_at_identity", model).n == 16
+  difference = result.get("shift_slope_at_identity", "robust - standard")
+  assert difference.mean == pytest.approx(
+      result.get("shift_slope_at_identity", "robust").mean
+      - result.get("shift_slope_at_identity", "standard").mean)
+  assert set(result.figures) == {"shift.png", "scale.png"}
+  again = experiment(models, examples, seed=3, num_images=16)
+  assert again.records() == result.records()
+
+
+def test_rotation_by_zero_costs_nothing_and_rotate_inverts(models, examples):
+  from logit_gan.analyses import rotation
+  images = examples.images[:3]
+  np.testing.assert_array_equal(
+      rotation.rotate(rotation.rotate(images, 90), -90), images)
+  assert not np.array_equal(rotation.rotate(images, 90), images)
+  with pytest.raises(ValueError, match="multiples of 90"):
+    rotation.rotate(images, 45)
+  still = rotation.run(models, examples, degrees=0, num_images=8)
+  for model in ("robust", "standard"):
+    assert still.get("rmse_cost", model).mean == 0
+    assert still.get("prediction_kept", model).mean == 1
+  turned = rotation.run(models, examples, degrees=90, num_images=8)
+  assert turned.get("rmse_rotated", "robust").mean != turned.get(
+      "rmse_unrotated", "robust").mean
+  assert "rotation.png" in turned.figures
+
+
+@pytest.fixture(scope="module")
+def shared_classifier_models():
+  """Two models over one classifier: every image is 'correct' for both
+  when labelled with its prediction."""
+  from logit_gan.analyses import inversion
+  classifier = analysis_models.tiny_classifier(5)
+  return [inversion.InProcessModel(analysis_models.tiny_generator(seed),
+                                   classifier, name=name)
+          for name, seed in (("robust", 1), ("standard", 2))]
+
+
+def test_adversarial_at_zero_epsilon_changes_nothing(
+    shared_classifier_models, examples):
+  from logit_gan.analyses import adversarial
+  labels = shared_classifier_models[0].classify(examples.images).argmax(-1)
+  labelled = examples_lib.Examples(examples.images, labels, {}, "labelled")
+  still = adversarial.run(shared_classifier_models, labelled, epsilon=0.0,
+                          num_images=12)
+  assert still.settings["images_correct_everywhere"] == 12
+  for model in ("robust", "standard"):
+    assert still.get("attack_success", model).mean == 0
+    assert still.get("reconstruction_change", model).mean == 0
+  attacked = adversarial.run(shared_classifier_models, labelled,
+                             epsilon=0.5, num_images=12)
+  assert attacked.get("attack_success", "robust").mean > 0
+  assert attacked.get("reconstruction_change", "robust").mean > 0
+  stronger = adversarial.run(shared_classifier_models, labelled,
+                             epsilon=0.5, attack="pgd", pgd_steps=3,
+                             num_images=12)
+  assert stronger.get("attack_success", "robust").mean >= attacked.get(
+      "attack_success", "robust").mean
+  with pytest.raises(ValueError, match="labelled"):
+    adversarial.run(shared_classifier_models, examples_lib.Examples(
+        examples.images), num_images=4)

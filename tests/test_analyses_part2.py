@@ -123,3 +123,22 @@ def test_adversarial_at_zero_epsilon_changes_nothing(
   with pytest.raises(ValueError, match="labelled"):
     adversarial.run(shared_classifier_models, examples_lib.Examples(
         examples.images), num_images=4)
+
+
+def test_misclassified_splits_and_differences(models, examples):
+  from logit_gan.analyses import misclassified
+  from logit_gan.analyses import stats
+  result = misclassified.run(models, examples, num_images=24, seed=1)
+  model = models[0]
+  correct = model.classify(examples.images).argmax(-1) == examples.labels
+  assert result.get("accuracy", "robust").mean == pytest.approx(
+      correct.mean())
+  right = result.get("rmse", "robust", group="correct")
+  wrong = result.get("rmse", "robust", group="incorrect")
+  both = result.get("rmse", "robust", group="incorrect - correct")
+  assert (right.n, wrong.n) == (correct.sum(), (~correct).sum())
+  assert both.mean == pytest.approx(wrong.mean - right.mean)
+  # The unpaired interval of a known difference covers it.
+  rng = np.random.default_rng(0)
+  interval = stats.difference_ci(rng.normal(1, 1, 400), rng.normal(0, 1, 300))
+  assert interval.contains(1.0) and not interval.contains(0.0)

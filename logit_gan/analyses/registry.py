@@ -33,6 +33,7 @@ EXPERIMENTS: dict[str, str] = {
     # Part 2 (issue #23).
     "adversarial": "adversarial:run",
     "brightness_fit": "logit_fits:brightness_fit",
+    "misclassified": "misclassified:run",
     "sharpness_fit": "logit_fits:sharpness_fit",
     "rotation": "rotation:run",
 }

@@ -135,3 +135,21 @@ def paired_difference_ci(a, b, statistic: Statistic = np.mean, *,
                               rng=np.random.default_rng(seed))
   return percentile_interval(difference(rows), samples, n=count,
                              confidence=confidence)
+
+
+def difference_ci(a, b, statistic: Statistic = np.mean, *,
+                  confidence: float = 0.95, resamples: int = 1000,
+                  seed: int = 0) -> Interval:
+  """Interval of statistic(a) - statistic(b) for two independent groups
+  (e.g. the images a classifier gets right and those it gets wrong): each
+  resample draws from a and from b separately. Interval.n is len(a) +
+  len(b); NaN when either group is empty."""
+  _check_confidence(confidence, resamples)
+  a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+  if not len(a) or not len(b):
+    return Interval(np.nan, np.nan, np.nan, len(a) + len(b), confidence)
+  rng = np.random.default_rng(seed)
+  samples = (bootstrap_samples(a, statistic, resamples=resamples, rng=rng)
+             - bootstrap_samples(b, statistic, resamples=resamples, rng=rng))
+  return percentile_interval(statistic(a) - statistic(b), samples,
+                             n=len(a) + len(b), confidence=confidence)

@@ -142,3 +142,30 @@ def test_misclassified_splits_and_differences(models, examples):
   rng = np.random.default_rng(0)
   interval = stats.difference_ci(rng.normal(1, 1, 400), rng.normal(0, 1, 300))
   assert interval.contains(1.0) and not interval.contains(0.0)
+
+
+def test_ood_scores_each_source_and_skips_what_is_missing(
+    models, examples, tmp_path):
+  from logit_gan.analyses import ood
+  from logit_gan.data import idx
+  rng = np.random.default_rng(3)
+  for prefix in ("train", "t10k"):
+    idx.write(str(tmp_path / f"{prefix}-images-idx3-ubyte.gz"),
+              rng.integers(0, 256, (6, 28, 28), dtype=np.uint8))
+    idx.write(str(tmp_path / f"{prefix}-labels-idx1-ubyte.gz"),
+              rng.integers(0, 10, 6).astype(np.uint8))
+  result = ood.run(models, examples, num_images=6, sources=[
+      f"idx:{tmp_path}", f"idx:{tmp_path}/missing"])
+  assert list(result.settings["skipped"]) == [f"idx:{tmp_path}/missing"]
+  scored = result.get("rmse", "robust", source=f"idx:{tmp_path}")
+  assert scored.n == 6
+  assert result.get("rmse", "robust - standard",
+                    source="in_distribution").n == 6
+  with pytest.raises(ValueError, match="Unknown ood source"):
+    ood.load_source("nowhere", resolution=16, count=2)
+
+
+def test_ood_defaults_to_the_unseen_shapes_and_fashion_mnist(models):
+  from logit_gan.analyses import ood
+  assert ood.default_sources(models) == ["shapes_mini_ood",
+                                         "fashion_mnist_idx"]

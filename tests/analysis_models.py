@@ -56,3 +56,46 @@ def tiny_models(dataset: dict | None = None) -> list:
       tiny_generator(seed), tiny_classifier(seed + 1000), name=name,
       dataset=dataset or {"name": "shapes_mini"})
           for name, seed in (("robust", 1), ("standard", 2))]
+
+
+class MemoryModel:
+  """A fake inversion model that knows `images` [N, R, R, 3]: classify
+  gives image i the logits 10·onehot(i) (n_c = N; unknown images get
+  zeros), and reconstruct returns images[shuffle[argmax]] — the original
+  itself with the identity `shuffle` (a perfect inversion), another image
+  with a derangement. Noise is ignored."""
+
+  def __init__(self, images, name: str = "memory", shuffle=None):
+    from logit_gan.analyses import inversion
+    import numpy as np
+    self._base = inversion.InversionModel
+    self.images = np.asarray(images, np.float32)
+    self.name, self.method, self.deterministic = name, "memory", True
+    self.num_classes = len(self.images)
+    self.z_dim, self.resolution = 2, self.images.shape[1]
+    self.batch_size, self.dataset, self.class_names = 64, None, None
+    self.shuffle = (np.arange(len(self.images)) if shuffle is None
+                    else np.asarray(shuffle))
+
+  def classify(self, images):
+    import numpy as np
+    flat = self.images.reshape(len(self.images), -1)
+    logits = np.zeros((len(images), self.num_classes), np.float32)
+    for row, image in enumerate(np.asarray(images, np.float32)):
+      match = np.where(np.all(np.isclose(flat, image.ravel(), atol=1e-6),
+                              axis=1))[0]
+      if len(match):
+        logits[row, match[0]] = 10.0
+    return logits
+
+  def reconstruct(self, logits, noise):
+    import numpy as np
+    del noise
+    return self.images[self.shuffle[np.asarray(logits).argmax(-1)]]
+
+  def sample_noise(self, count, seed):
+    import numpy as np
+    return np.random.default_rng(seed).normal(size=(count, 2))
+
+  def describe(self):
+    return {"name": self.name, "method": self.method}

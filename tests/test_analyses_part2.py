@@ -169,3 +169,67 @@ def test_ood_defaults_to_the_unseen_shapes_and_fashion_mnist(models):
   from logit_gan.analyses import ood
   assert ood.default_sources(models) == ["shapes_mini_ood",
                                          "fashion_mnist_idx"]
+
+
+@pytest.fixture(scope="module")
+def shapes_examples(tiny_shapes_data_dir):
+  return examples_lib.from_shapes("logit_gan_shapes/32", resolution=16,
+                                  count=24, data_dir=tiny_shapes_data_dir)
+
+
+@pytest.fixture(scope="module")
+def tiny_regressor(shapes_examples, tmp_path_factory):
+  from logit_gan.analyses import factor_regressor
+  regressor = factor_regressor.train(shapes_examples.images,
+                                     shapes_examples.factors, steps=30,
+                                     batch_size=16)
+  directory = str(tmp_path_factory.mktemp("regressor"))
+  factor_regressor.save(regressor, directory)
+  loaded = factor_regressor.load(directory)
+  np.testing.assert_allclose(loaded.outputs(shapes_examples.images),
+                             regressor.outputs(shapes_examples.images),
+                             atol=1e-5)
+  assert factor_regressor.load(str(tmp_path_factory.mktemp("empty"))) is None
+  return loaded
+
+
+def test_factor_recovery_of_the_original_is_one_and_of_another_near_chance(
+    shapes_examples, tiny_regressor):
+  from logit_gan.analyses import factor_recovery
+  images = shapes_examples.images
+  perfect = analysis_models.MemoryModel(images, "perfect")
+  derangement = np.roll(np.arange(len(images)), 5)
+  other = analysis_models.MemoryModel(images, "other", shuffle=derangement)
+  result = factor_recovery.run([perfect, other], shapes_examples,
+                               regressor=tiny_regressor, noise_samples=2)
+  keys = {(n.params["factor"], n.params["measure"]) for n in result.numbers}
+  assert ("foreground_colour", "closed_form") in keys
+  assert ("background_kind", "regressor") in keys
+  for factor, measure in keys:
+    kept = result.get("fraction_kept", "perfect", factor=factor,
+                      measure=measure)
+    assert kept.mean == pytest.approx(1.0) or np.isnan(kept.mean)
+    assert result.get("noise_spread", "perfect", factor=factor,
+                      measure=measure).mean == 0
+    chance = result.get("fraction_kept", "other", factor=factor,
+                        measure=measure)
+    if np.isfinite(chance.mean):  # Another image: about chance.
+      assert chance.low <= 0.5 and chance.mean < 0.75, (factor, chance)
+
+
+def test_factor_recovery_refuses_examples_without_factors(models, examples):
+  from logit_gan.analyses import factor_recovery
+  with pytest.raises(ValueError, match="ground-truth factors"):
+    factor_recovery.run(models, examples)
+
+
+def test_coverage_masks_are_the_rendered_shapes(shapes_examples):
+  from logit_gan.data.shapes import render
+  from logit_gan.data.shapes import IN_DISTRIBUTION_CLASSES
+  factors = {k: v[:4] for k, v in shapes_examples.factors.items()}
+  factors["label"] = shapes_examples.labels[:4]
+  masks = render.coverage(factors, 32, IN_DISTRIBUTION_CLASSES)
+  assert masks.shape == (4, 32, 32)
+  # The shape covers about pi r^2 (circle) to less (star) of the image.
+  area = masks.mean(axis=(1, 2))
+  assert np.all(area > 0.02) and np.all(area < 0.5)

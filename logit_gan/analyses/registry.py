@@ -34,6 +34,7 @@ EXPERIMENTS: dict[str, str] = {
     "adversarial": "adversarial:run",
     "brightness_fit": "logit_fits:brightness_fit",
     "misclassified": "misclassified:run",
+    "factor_recovery": "factor_recovery:run",
     "ood": "ood:run",
     "sharpness_fit": "logit_fits:sharpness_fit",
     "rotation": "rotation:run",

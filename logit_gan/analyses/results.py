@@ -81,20 +81,19 @@ class Result:
     """Each model's statistic (mean) of its per-image values [n] with a
     bootstrap CI, and the paired difference of every pair (in the order
     given) with its CI. Values of all models must be over the same images.
-    NaN values (undefined for an image) are left out of that model's
-    statistic and of the pairs it is in."""
+    Values may also be rows [n, k] for a statistic of several columns (e.g.
+    a ratio of means). NaN values (undefined for an image) are left out of
+    that model's statistic and of the pairs it is in."""
     out = {}
-    arrays = {m: np.asarray(v, np.float64).ravel() for m, v in
-              per_model.items()}
+    arrays = {m: _rows(v) for m, v in per_model.items()}
     for model, values in arrays.items():
-      finite = values[np.isfinite(values)]
-      out[model] = self.add(name, model, _ci(finite, statistic, seed),
-                            **params)
+      out[model] = self.add(name, model, _ci(values[_finite(values)],
+                                             statistic, seed), **params)
     for a, b in itertools.combinations(arrays, 2):
       if len(arrays[a]) != len(arrays[b]):
         raise ValueError(f"{self.experiment}/{name}: models {a} and {b} "
                          "were scored on different numbers of images.")
-      keep = np.isfinite(arrays[a]) & np.isfinite(arrays[b])
+      keep = _finite(arrays[a]) & _finite(arrays[b])
       interval = (stats.paired_difference_ci(
           arrays[a][keep], arrays[b][keep], statistic, seed=seed)
           if keep.any() else stats.Interval(np.nan, np.nan, np.nan, 0))
@@ -120,6 +119,18 @@ class Result:
             "settings": self.settings, "models": self.models,
             "examples": self.examples, "figures": sorted(self.figures),
             "numbers": self.records()}
+
+
+def _rows(values) -> np.ndarray:
+  """Per-image values as [n] (scalars) or [n, k] (rows) float64."""
+  array = np.asarray(values, np.float64)
+  return array.ravel() if array.ndim <= 1 else array.reshape(len(array), -1)
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+  """[n] mask of the images whose values are all finite."""
+  finite = np.isfinite(values)
+  return finite if finite.ndim == 1 else finite.all(axis=1)
 
 
 def _ci(values: np.ndarray, statistic, seed: int) -> stats.Interval:

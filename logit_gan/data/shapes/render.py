@@ -99,6 +99,17 @@ def _coverage(factors: Mapping[str, np.ndarray], resolution: int,
   return np.clip(0.5 - pixels, 0, 1)
 
 
+def coverage(factors: Mapping[str, np.ndarray], resolution: int,
+             shapes: Sequence[str] = IN_DISTRIBUTION_CLASSES) -> np.ndarray:
+  """[N, R, R] float32 in [0, 1]: how much of each pixel the shape of each
+  scene covers (its mask, antialiased as rendered). factors: scale,
+  centre_x, centre_y, rotation and the shape index — 'shape' for
+  shapes_mini, else 'label' — into `shapes`."""
+  index = factors["shape"] if "shape" in factors else factors["label"]
+  return _coverage(factors, resolution, index, shapes,
+                   _local_frame(factors, resolution))
+
+
 def _background(factors: Mapping[str, np.ndarray],
                 resolution: int) -> np.ndarray:
   """[N, R, R, 3] float32: the background's colours mixed."""

@@ -58,18 +58,22 @@ $(RUNS)/classifiers/%/metrics.json: | $(INSTALLED)
 	$(PY) bin/train_classifier --gin_file=shapes/classifier_$*.gin --output_dir=$(RUNS)/classifiers/$*
 
 # Debian packages the tests use when they can be had: the real
-# Fashion-MNIST (idx files, tests/test_idx.py and the ood analyses). As root
-# they are installed with apt-get; otherwise the tests that need them skip
-# and say why.
-DEBIAN_PACKAGES := dataset-fashion-mnist
+# Fashion-MNIST (idx files: tests/test_idx.py, the ood analysis) and a
+# headless browser for the report's test. As root the missing ones are
+# installed with apt-get; otherwise the tests that need them skip and say
+# why.
+DEBIAN_PACKAGES := dataset-fashion-mnist chromium chromium-driver
 debian-packages:
-	@if [ -d /usr/share/datasets/fashion-mnist ]; then :; \
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  apt-get install -y -q $(DEBIAN_PACKAGES) >/dev/null 2>&1 || \
+	  echo "Installing Debian packages: $$missing"; \
+	  apt-get install -y -q $$missing >/dev/null 2>&1 || \
 	  { apt-get update -q >/dev/null 2>&1 && \
-	    apt-get install -y -q $(DEBIAN_PACKAGES) >/dev/null; } || \
-	  echo "note: could not apt-get install $(DEBIAN_PACKAGES); its tests skip"; \
-	else echo "note: not root: $(DEBIAN_PACKAGES) not installed; its tests skip"; fi
+	    apt-get install -y -q $$missing >/dev/null; } || \
+	  echo "note: could not apt-get install $$missing; their tests skip"; \
+	else echo "note: not root: $$missing not installed; their tests skip"; fi
 
 PYTEST := $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile \
 	-p no:cacheprovider --durations=10

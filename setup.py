@@ -13,6 +13,7 @@ CONSOLE_SCRIPTS = {
     "export": "logit_gan.cli.export:run",
     "reconstruct": "logit_gan.cli.reconstruct:run",
     "logit_probe": "logit_gan.cli.logit_probe:run",
+    "report": "logit_gan.cli.report:run",
 }
 
 setuptools.setup(
@@ -44,7 +45,10 @@ setuptools.setup(
         # The analyses' plots (Agg backend; no display needed).
         "matplotlib>=3.8",
     ],
-    extras_require={"test": ["pytest>=8", "pytest-xdist>=3.5", "hypothesis>=6"]},
+    extras_require={"test": ["pytest>=8", "pytest-xdist>=3.5", "hypothesis>=6",
+                             # The report's browser test (with Debian's
+                             # chromium and chromium-driver).
+                             "selenium>=4.20"]},
     entry_points={"console_scripts": [
         f"logit_gan_{name}={target}" for name, target in CONSOLE_SCRIPTS.items()
     ]},

@@ -142,9 +142,11 @@ def _findings_table(evaluated: list[dict]) -> str:
           "</tr>" + rows + "</table>")
 
 
-def _models(analysis_dir: str, experiments: list[str]) -> dict:
+def models_of(analysis_dir: str,
+              experiments: Optional[list[str]] = None) -> dict:
+  """{model name: its describe()} over the experiments' results."""
   models = {}
-  for experiment in experiments:
+  for experiment in experiments or registry.names():
     stored = results_lib.read_result(analysis_dir, experiment) or {}
     for model in stored.get("models", []):
       models.setdefault(model.get("name"), model)
@@ -161,7 +163,7 @@ def write(analysis_dir: str, out_file: str, *,
         f"--out={analysis_dir} first.")
   experiments = [e for e in registry.names()
                  if results_lib.read_result(analysis_dir, e) is not None]
-  models = _models(analysis_dir, experiments)
+  models = models_of(analysis_dir, experiments)
   model_list = "".join(
       f"<li><b>{_escape(name)}</b>: {_escape(m.get('method'))}, "
       f"{_escape(m.get('num_classes'))} logits, {_escape(m.get('resolution'))}"

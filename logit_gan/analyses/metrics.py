@@ -9,7 +9,8 @@ Distances between two image sets a, b (row i of a against row i of b):
   psnr  10 log10(peak² / mse) with pixels in [0, 1] (peak 1), capped at
         100 dB for identical images;
   ssim  tf.image.ssim on [0, 1] pixels (filter size min(11, R));
-  lpips Zhang et al. (2018), `lpips.py`, when its weights are given.
+  lpips Zhang et al. (2018), `lpips.py`: pass the object `lpips.load_lpips()`
+        gives (None when its weight files are absent) as `lpips=`.
 
 Image statistics (Fig. 8's brightness, contrast and sharpness):
   luminance  0.299 R + 0.587 G + 0.114 B on [0, 1] pixels;
@@ -26,7 +27,7 @@ original's logits and z' the reconstruction's,
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -70,6 +71,7 @@ def ssim(a, b) -> np.ndarray:
 
 DISTANCES: dict[str, Callable] = {"mse": mse, "rmse": rmse, "psnr": psnr,
                                   "ssim": ssim}
+DEFAULT_DISTANCES = ("rmse", "psnr", "ssim")
 # Higher is closer for these; lower for the rest.
 SIMILARITIES = ("psnr", "ssim")
 
@@ -77,6 +79,9 @@ SIMILARITIES = ("psnr", "ssim")
 def luminance(images) -> np.ndarray:
   """[N, R, R] luminance in [0, 1] of [N, R, R, 3] images in [-1, 1]."""
   images = np.asarray(images, np.float64)
+  if images.ndim != 4 or images.shape[-1] != 3:
+    raise ValueError("Image statistics need RGB images [N, R, R, 3], got "
+                     f"shape {list(images.shape)}.")
   return ((images + 1) / 2) @ LUMA
 
 
@@ -135,13 +140,24 @@ CONSISTENCY: dict[str, Callable] = {"top1_agreement": top1_agreement,
                                     "kl": kl, "cosine": cosine}
 
 
-def distances(a, b, kinds=("rmse", "psnr", "ssim")) -> dict[str, np.ndarray]:
-  """{kind: [N]} for each of `kinds` (names of DISTANCES)."""
-  unknown = [k for k in kinds if k not in DISTANCES]
+def distances(a, b, kinds: Optional[Sequence[str]] = None, *,
+              lpips: Optional[Callable] = None) -> dict[str, np.ndarray]:
+  """{kind: float64 [N]} for each of `kinds`: names of DISTANCES, or
+  "lpips", which needs `lpips` (an `lpips.LPIPS`, or any (a, b) -> [N]).
+  Without `kinds`: DEFAULT_DISTANCES, and "lpips" when `lpips` is given."""
+  if kinds is None:
+    kinds = DEFAULT_DISTANCES + (("lpips",) if lpips is not None else ())
+  unknown = [k for k in kinds if k not in DISTANCES and k != "lpips"]
   if unknown:
     raise ValueError(f"Unknown distance(s) {unknown}; choose from "
-                     f"{sorted(DISTANCES)}.")
-  return {kind: DISTANCES[kind](a, b) for kind in kinds}
+                     f"{sorted(DISTANCES) + ['lpips']}.")
+  if "lpips" in kinds and lpips is None:
+    raise ValueError(
+        "The lpips distance needs lpips=<model>: lpips.load_lpips() loads "
+        "one, or gives None when its weight files are absent "
+        "(docs/metrics.md); then leave lpips out of kinds.")
+  return {kind: (np.asarray(lpips(a, b), np.float64) if kind == "lpips"
+                 else DISTANCES[kind](a, b)) for kind in kinds}
 
 
 def consistency(z, z2) -> dict[str, np.ndarray]:

@@ -13,6 +13,7 @@ CONSOLE_SCRIPTS = {
     "export": "logit_gan.cli.export:run",
     "reconstruct": "logit_gan.cli.reconstruct:run",
     "logit_probe": "logit_gan.cli.logit_probe:run",
+    "analyze": "logit_gan.cli.analyze:run",
     "report": "logit_gan.cli.report:run",
 }
 

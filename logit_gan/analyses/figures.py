@@ -1,5 +1,6 @@
-"""Figures of the analyses, as PNG bytes: image grids (PIL) and line plots
-with confidence bands (matplotlib, Agg backend: no display needed)."""
+"""Figures of the analyses, as PNG bytes: image grids (PIL), line plots
+with confidence bands and grouped bar charts with error bars (matplotlib,
+Agg backend: no display needed)."""
 
 from __future__ import annotations
 
@@ -65,9 +66,7 @@ def line_plot(x: Sequence[float], series: Mapping[str, Sequence], *,
               logx: bool = False) -> bytes:
   """A PNG line plot: series[label] = [(mean, low, high) per x] (low/high
   may be NaN: no band), one line with a shaded band per label."""
-  import matplotlib  # Imported here: only figures need it.
-  matplotlib.use("Agg")
-  from matplotlib import pyplot as plt
+  plt = _pyplot()
   figure, axes = plt.subplots(figsize=(4.2, 3.0), dpi=110)
   for label, points in series.items():
     points = np.asarray(points, np.float64).reshape(len(x), 3)
@@ -82,6 +81,50 @@ def line_plot(x: Sequence[float], series: Mapping[str, Sequence], *,
     axes.set_title(title, fontsize=9)
   axes.legend(fontsize=7)
   axes.grid(alpha=0.3)
+  return _png_of(plt, figure)
+
+
+def bar_plot(categories: Sequence[str], series: Mapping[str, Sequence], *,
+             ylabel: str, title: str = "") -> bytes:
+  """A PNG of grouped bars: series[label] = [(mean, low, high) per
+  category], one colour per label, the interval as an error bar (a NaN
+  mean draws no bar, NaN low/high no error bar), category names under the
+  groups (rotated), a line at 0."""
+  plt = _pyplot()
+  width = 0.8 / max(len(series), 1)
+  figure, axes = plt.subplots(
+      figsize=(max(4.2, 0.32 * len(categories) * len(series) + 1.5), 3.4),
+      dpi=110)
+  positions = np.arange(len(categories), dtype=np.float64)
+  for index, (label, points) in enumerate(series.items()):
+    points = np.asarray(points, np.float64).reshape(len(categories), 3)
+    mean = np.nan_to_num(points[:, 0])
+    below = np.where(np.isfinite(points[:, 1]), mean - points[:, 1], 0.0)
+    above = np.where(np.isfinite(points[:, 2]), points[:, 2] - mean, 0.0)
+    axes.bar(positions + (index - (len(series) - 1) / 2) * width, mean,
+             width, yerr=np.maximum([below, above], 0.0), capsize=2,
+             label=label, error_kw={"elinewidth": 0.8})
+  axes.axhline(0.0, color="black", linewidth=0.6)
+  axes.set_xticks(positions)
+  axes.set_xticklabels(categories, rotation=60, ha="right", fontsize=7)
+  axes.set_ylabel(ylabel)
+  if title:
+    axes.set_title(title, fontsize=9)
+  axes.legend(fontsize=7)
+  axes.grid(alpha=0.3, axis="y")
+  return _png_of(plt, figure)
+
+
+def _pyplot():
+  """matplotlib's pyplot on the Agg backend (imported only when a figure
+  is drawn)."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  from matplotlib import pyplot  # pylint: disable=g-import-not-at-top
+  return pyplot
+
+
+def _png_of(plt, figure) -> bytes:
   figure.tight_layout()
   buffer = io.BytesIO()
   figure.savefig(buffer, format="png")

@@ -9,16 +9,19 @@ Each experiment is a function in its own module,
 gin-configurable under its name (e.g. `noise_resampling.samples = 8`), with
 the paper's constants as defaults. `models` are compared side by side (paired
 differences for every pair); `examples` are the test images. The registry
-maps names to "module:function" and imports a module only when its
-experiment runs.
+maps names to "module:function" (a module of this package, or any
+importable "package.module") or to the function itself, and imports a
+module only when its experiment runs. Your own experiment: write the
+function (docs/analyses.md), then `registry.EXPERIMENTS["mine"] =
+"my_package.my_module:run"` in Python, or a line here for bin/analyze.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Callable
+from typing import Callable, Union
 
-EXPERIMENTS: dict[str, str] = {
+EXPERIMENTS: dict[str, Union[str, Callable]] = {
     # Part 1 (issue #22).
     "reconstructions": "reconstructions:run",
     "noise_resampling": "noise:resampling",
@@ -50,6 +53,10 @@ def get(name: str) -> Callable:
   if name not in EXPERIMENTS:
     raise ValueError(f"Unknown experiment {name!r}; choose from "
                      f"{', '.join(EXPERIMENTS)} (or --all).")
-  module, function = EXPERIMENTS[name].split(":")
-  return getattr(importlib.import_module(f"logit_gan.analyses.{module}"),
-                 function)
+  target = EXPERIMENTS[name]
+  if callable(target):
+    return target
+  module, function = target.split(":")
+  if "." not in module:
+    module = f"logit_gan.analyses.{module}"
+  return getattr(importlib.import_module(module), function)

@@ -26,6 +26,7 @@ import os
 from absl import app
 from absl import flags
 
+from logit_gan.analyses.logit_probe import with_hue_offset
 from logit_gan.cli import common
 
 common.define_gin_flags("shapes/robust.gin",
@@ -91,20 +92,6 @@ def tfds_name_of(dataset_name: str, resolution: int,
   if dataset_config:
     name = f"{name.split('/')[0]}/{dataset_config}"
   return name
-
-
-def with_hue_offset(factors):
-  """`factors` plus, for shapes_mini (which stores `hue_family`),
-  `foreground_hue_offset`: the hue's signed distance from its family's
-  centre in turns, in [-0.1, 0.1). `foreground_hue` itself wraps at red
-  (0.95 and 0.05 are both red), so its within-class R² mostly says on which
-  side of 0 a red hue lies; the offset does not wrap."""
-  if "hue_family" not in factors or "foreground_hue" not in factors:
-    return factors
-  from logit_gan.data.shapes import mini
-  centre = mini.hue_family_centre(factors["hue_family"])
-  offset = (factors["foreground_hue"] - centre + 0.5) % 1.0 - 0.5
-  return {**factors, "foreground_hue_offset": offset}
 
 
 def _logits(classifier, images, batch_size):

@@ -88,8 +88,10 @@ def test_registry_names_the_functions_built_here():
 
 def test_reconstructions_known_distances_and_paired_difference():
   a, b = CodedModel("a", noise_weight=0.1), CodedModel("b", noise_weight=0.3)
-  examples = coded_examples(range(CLASSES))
-  result = reconstructions.run([a, b], examples, seed=5, samples=2)
+  examples = coded_examples(np.arange(300) % CLASSES)  # Three chunks.
+  assert len(common.chunks(300)) == 3
+  result = reconstructions.run([a, b], examples, seed=5, samples=2,
+                               figure_images=130)
   np.testing.assert_array_equal(a.draws[0], b.draws[0])  # Same noise.
   norms = [np.linalg.norm(d, axis=1) / np.sqrt(PIXELS) for d in a.draws]
   for model, weight in (("a", 0.1), ("b", 0.3)):
@@ -102,7 +104,8 @@ def test_reconstructions_known_distances_and_paired_difference():
     assert result.get("cosine", model).mean == pytest.approx(1, abs=1e-6)
   assert result.get("rmse", "a - b").mean == pytest.approx(
       -0.2 * norms[0].mean(), rel=1e-5)
-  assert result.get("psnr", "a").n == CLASSES
+  assert result.get("psnr", "a").n == 300
+  assert [(c.start, c.stop) for c in common.chunks(5, 2)] == [(0, 2), (2, 5)]
   perfect = reconstructions.run([CodedModel("p", noise_weight=0.0)],
                                 examples, samples=1)
   assert perfect.get("psnr", "p").mean == 100.0  # The cap: identical.
@@ -255,3 +258,17 @@ def test_settings_come_from_gin_and_bad_input_is_refused(random_examples):
     logit_interpolation.run([model], random_examples, num_images=0)
   with pytest.raises(ValueError, match="steps >= 2"):
     logit_interpolation.run([model], random_examples, steps=1)
+
+
+@pytest.mark.slow
+def test_exports_give_the_in_process_numbers(tiny, tiny_exports,
+                                             random_examples):
+  exported = [inversion.load(tiny_exports[name])
+              for name in ("robust", "standard")]
+  for function in (reconstructions.run, noise.interpolation):
+    on_exports = function(exported, random_examples, num_images=4)
+    in_process = function(tiny, random_examples, num_images=4)
+    for ours, theirs in zip(on_exports.numbers, in_process.numbers):
+      assert (ours.name, ours.model) == (theirs.name, theirs.model)
+      assert ours.value.mean == pytest.approx(theirs.value.mean, rel=1e-3,
+                                              abs=1e-4)

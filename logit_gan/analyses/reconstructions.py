@@ -100,13 +100,19 @@ def _score(model: inversion.InversionModel, images: np.ndarray,
   for s in range(samples):
     noise = model.sample_noise(len(images), common.derive_seed(
         seed, NAME, s))
-    reconstruction = model.reconstruct(logits, noise)
-    shown.append(reconstruction[:figure_images])
-    scores = {**metrics.distances(images, reconstruction, distances),
-              **metrics.consistency(logits,
-                                    model.classify(reconstruction))}
-    for name, value in scores.items():
-      values.setdefault(name, []).append(value)
+    scores: dict[str, list] = {}
+    kept = []
+    for rows in common.chunks(len(images)):  # Bounded memory.
+      reconstruction = model.reconstruct(logits[rows], noise[rows])
+      kept.append(reconstruction[:max(0, figure_images - rows.start)])
+      chunk = {**metrics.distances(images[rows], reconstruction, distances),
+               **metrics.consistency(logits[rows],
+                                     model.classify(reconstruction))}
+      for name, value in chunk.items():
+        scores.setdefault(name, []).append(value)
+    for name, parts in scores.items():
+      values.setdefault(name, []).append(np.concatenate(parts))
+    shown.append(np.concatenate(kept))
   numbers = {name: rows[0] for name, rows in values.items()}
   numbers.update({f"{name}_over_samples": np.mean(rows, axis=0)
                   for name, rows in values.items()})

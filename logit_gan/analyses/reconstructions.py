@@ -1,0 +1,132 @@
+"""Fig. 1 of the paper: originals beside their reconstructions, and how close
+the reconstructions are, as numbers with confidence intervals.
+
+For each model m, each test image x (the first `num_images`; all when
+None) and `samples` noise draws ε_s (the same draws for every model of one
+z_dim; s = 0 is "the" reconstruction):
+
+  z = Φ_m(x)                    the model's own classifier's logits [n_c];
+  x̂_s = G_m(z, ε_s)             reconstructions [R, R, 3] in [-1, 1].
+
+Numbers, one value per image, each model's mean with a 95% bootstrap CI
+and the paired difference of every pair of models (`Result.add_per_image`):
+
+  <distance>                 metrics.distances(x, x̂_0) for each of
+                             `distances` (default rmse, psnr, ssim; "lpips"
+                             when metrics provides it);
+  <distance>_over_samples    the same averaged over the samples;
+  top1_agreement, kl, cosine classifier consistency of Φ_m(x̂_0) with z
+                             (metrics.consistency; not in the paper);
+  <consistency>_over_samples the same averaged over the samples.
+
+Figure `reconstructions.png`: the first `figure_images` images, one row
+each: the original, then each model's samples, labelled by model and
+sample. The paper's Fig. 1 shows one sample per model and picks images all
+classifiers got right; here the images are the first ones, right or wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Optional
+
+import gin
+import numpy as np
+
+from logit_gan.analyses import common
+from logit_gan.analyses import examples as examples_lib
+from logit_gan.analyses import figures
+from logit_gan.analyses import inversion
+from logit_gan.analyses import metrics
+from logit_gan.analyses import results
+
+NAME = "reconstructions"
+HEADLINE = ("rmse", "ssim", "top1_agreement")
+
+
+@gin.configurable(NAME, denylist=["models", "examples"])
+def run(models: Sequence[inversion.InversionModel],
+        examples: examples_lib.Examples, *, seed: int = 0,
+        samples: int = 3, num_images: Optional[int] = None,
+        figure_images: int = 8,
+        distances: Sequence[str] = ("rmse", "psnr", "ssim")
+        ) -> results.Result:
+  """Reconstructions of the test images by each model (module docstring).
+
+  Args:
+    models: inversion models compared side by side (distinct names, one
+      resolution).
+    examples: test images [N, R, R, 3] in [-1, 1].
+    seed: seeds the noise draws.
+    samples: noise draws per image (>= 1).
+    num_images: how many of the examples (the first ones) to score; None:
+      all.
+    figure_images: how many (the first ones) to show in the figure.
+    distances: names of metrics.DISTANCES to report.
+
+  Returns:
+    A Result with the numbers above and `reconstructions.png`.
+  """
+  distances = tuple(distances)
+  settings = dict(seed=seed, samples=samples, num_images=num_images,
+                  figure_images=figure_images, distances=distances)
+  if samples < 1:
+    raise ValueError(f"{NAME}: samples must be >= 1, not {samples!r}.")
+  metrics.distances(examples.images[:1], examples.images[:1], distances)
+  result, examples = common.begin(NAME, models, examples, settings,
+                                  num_images)
+  per_image, shown = {}, {}
+  for model in models:
+    per_image[model.name], shown[model.name] = _score(
+        model, examples.images, samples, seed, distances, figure_images)
+  common.add_numbers(result, per_image,
+                     list(per_image[models[0].name]), seed)
+  result.figures["reconstructions.png"] = _figure(
+      examples.images[:figure_images], shown)
+  headline = [n for n in HEADLINE if n in per_image[models[0].name]]
+  result.summary = common.summary(result, headline,
+                                  [m.name for m in models])
+  return result
+
+
+def _score(model: inversion.InversionModel, images: np.ndarray,
+           samples: int, seed: int, distances: tuple[str, ...],
+           figure_images: int) -> tuple[dict, np.ndarray]:
+  """({number: [N]}, the first figure_images images' reconstructions
+  [figure_images, samples, R, R, 3]) of one model."""
+  logits = model.classify(images)
+  values: dict[str, list] = {}
+  shown = []
+  for s in range(samples):
+    noise = model.sample_noise(len(images), common.derive_seed(
+        seed, NAME, s))
+    scores: dict[str, list] = {}
+    kept = []
+    for rows in common.chunks(len(images)):  # Bounded memory.
+      reconstruction = model.reconstruct(logits[rows], noise[rows])
+      kept.append(reconstruction[:max(0, figure_images - rows.start)])
+      chunk = {**metrics.distances(images[rows], reconstruction, distances),
+               **metrics.consistency(logits[rows],
+                                     model.classify(reconstruction))}
+      for name, value in chunk.items():
+        scores.setdefault(name, []).append(value)
+    for name, parts in scores.items():
+      values.setdefault(name, []).append(np.concatenate(parts))
+    shown.append(np.concatenate(kept))
+  numbers = {name: rows[0] for name, rows in values.items()}
+  numbers.update({f"{name}_over_samples": np.mean(rows, axis=0)
+                  for name, rows in values.items()})
+  return numbers, np.stack(shown, axis=1)
+
+
+def _figure(originals: np.ndarray, shown: dict[str, np.ndarray]) -> bytes:
+  """One row per original: the original, then each model's samples."""
+  rows = [np.concatenate([originals[i:i + 1]] + [
+      samples[i] for samples in shown.values()])
+          for i in range(len(originals))]
+  # The model's name above its first sample, the sample's number above
+  # the others (long labels are cut to the tile's width).
+  labels = ["original"] + [
+      name if s == 0 else f"#{s + 1}"
+      for name, samples in shown.items() for s in range(samples.shape[1])]
+  return figures.image_grid(rows, column_labels=labels)

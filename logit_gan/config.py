@@ -210,6 +210,8 @@ def register_configurables() -> None:
   from logit_gan import trainer  # noqa: F401
   from logit_gan.classifiers import training, zoo  # noqa: F401
   from logit_gan.data import pipeline  # noqa: F401
+  from logit_gan.analyses import factor_regressor, lpips, registry  # noqa
+  registry.import_all()
 
 
 def parse(gin_files: Sequence[str] = (), gin_bindings: Sequence[str] = ()

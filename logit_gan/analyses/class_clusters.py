@@ -40,8 +40,8 @@ from typing import Optional
 import gin
 import numpy as np
 
+from logit_gan.analyses import common
 from logit_gan.analyses import examples as examples_lib
-from logit_gan.analyses import experiment_start
 from logit_gan.analyses import figures
 from logit_gan.analyses import inversion
 from logit_gan.analyses import results
@@ -63,7 +63,7 @@ def run(models: Sequence[inversion.InversionModel],
     raise ValueError(f"class_clusters needs classes >= 1 and "
                      f"min_class_size >= 1, not {classes!r} and "
                      f"{min_class_size!r}.")
-  result, examples = experiment_start.begin(
+  result, examples = common.begin(
       "class_clusters", models, examples,
       dict(seed=seed, classes=classes, class_source=class_source,
            min_class_size=min_class_size, num_images=num_images),
@@ -144,9 +144,9 @@ def summary(result: results.Result, chosen: dict, source: str) -> str:
   """'class_clusters (10 classes by label): robust: distance ..., relative
   ...; ...'."""
   counts = ", ".join(f"{m} {len(c)}" for m, c in chosen.items())
-  parts = [f"{m}: distance " + experiment_start.interval(
+  parts = [f"{m}: distance " + common.interval(
       result.get("distance_to_class_mean", m)) + ", relative "
-      + experiment_start.interval(result.get("relative_distance", m))
+      + common.interval(result.get("relative_distance", m))
       for m in chosen]
   return (f"class_clusters (classes by {source}: {counts}): "
           + "; ".join(parts))

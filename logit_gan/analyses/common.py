@@ -166,3 +166,15 @@ def summary(result: results.Result, names: Sequence[str],
                        for name in names)
     parts.append(f"{model}: {values}")
   return f"{result.experiment}: " + "; ".join(parts)
+
+
+def number(value: float) -> str:
+  """A number for a summary line: 3 significant digits, sign kept."""
+  return f"{value:.3g}"
+
+
+def interval(value) -> str:
+  """'mean [low, high]' of a stats.Interval with 3 significant digits (the
+  slopes and sharpness values span many orders of magnitude)."""
+  return (f"{number(value.mean)} [{number(value.low)}, "
+          f"{number(value.high)}]")

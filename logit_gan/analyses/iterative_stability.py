@@ -35,8 +35,8 @@ from typing import Optional
 import gin
 import numpy as np
 
+from logit_gan.analyses import common
 from logit_gan.analyses import examples as examples_lib
-from logit_gan.analyses import experiment_start
 from logit_gan.analyses import figures
 from logit_gan.analyses import inversion
 from logit_gan.analyses import results
@@ -53,7 +53,7 @@ def run(models: Sequence[inversion.InversionModel],
   if rounds < 1:
     raise ValueError(f"iterative_stability needs rounds >= 1, not "
                      f"{rounds!r}.")
-  result, examples = experiment_start.begin(
+  result, examples = common.begin(
       "iterative_stability", models, examples,
       dict(seed=seed, rounds=rounds, resample_noise=resample_noise,
            chain_image=chain_image, num_images=num_images), num_images)
@@ -126,14 +126,14 @@ def summary(result: results.Result, names: Sequence[str], rounds: int,
   incorrect ...), round 5 ...; standard ...'."""
   parts = []
   for model in names:
-    text = f"{model}: agreement round 1 " + experiment_start.interval(
+    text = f"{model}: agreement round 1 " + common.interval(
         result.get("agreement", model, round=1))
     if labelled:
       text += " (originals right {}, wrong {})".format(*(
-          experiment_start.interval(result.get(name, model))
+          common.interval(result.get(name, model))
           for name in ("agreement_correct", "agreement_incorrect")))
     if rounds > 1:
-      text += f", round {rounds} " + experiment_start.interval(
+      text += f", round {rounds} " + common.interval(
           result.get("agreement", model, round=rounds))
     parts.append(text)
   return "iterative_stability: " + "; ".join(parts)

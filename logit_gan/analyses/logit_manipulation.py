@@ -62,8 +62,8 @@ from typing import Optional
 import gin
 import numpy as np
 
+from logit_gan.analyses import common
 from logit_gan.analyses import examples as examples_lib
-from logit_gan.analyses import experiment_start
 from logit_gan.analyses import figures
 from logit_gan.analyses import inversion
 from logit_gan.analyses import metrics
@@ -210,7 +210,7 @@ def run_manipulation(kind: Manipulation,
                      settings: dict, *, draws: int) -> results.Result:
   """The shared core: measures every model at its values
   (values_of(model, logit spread) -> [k]) and fills the Result."""
-  result, examples = experiment_start.begin(
+  result, examples = common.begin(
       kind.experiment, models, examples, settings, settings["num_images"])
   seed = settings["seed"]
   measured, grids, values, spreads = {}, {}, {}, {}
@@ -361,7 +361,7 @@ def summary(result: results.Result, kind: Manipulation,
     agreement = [result.get("class_agreement", model, **{kind.param: v})
                  for v in ends]
     slopes_text = ", ".join(
-        f"{name} " + experiment_start.interval(
+        f"{name} " + common.interval(
             result.get(f"{name}_slope", model))
         for name in ("brightness", "contrast", "sharpness"))
     parts.append(

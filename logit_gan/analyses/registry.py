@@ -34,13 +34,13 @@ EXPERIMENTS: dict[str, Union[str, Callable]] = {
     "iterative_stability": "iterative_stability:run",
     "logit_probe": "probe_experiment:run",
     # Part 2 (issue #23).
-    "adversarial": "adversarial:run",
-    "brightness_fit": "logit_fits:brightness_fit",
     "misclassified": "misclassified:run",
-    "factor_recovery": "factor_recovery:run",
+    "adversarial": "adversarial:run",
     "ood": "ood:run",
+    "brightness_fit": "logit_fits:brightness_fit",
     "sharpness_fit": "logit_fits:sharpness_fit",
     "rotation": "rotation:run",
+    "factor_recovery": "factor_recovery:run",
 }
 
 
@@ -60,3 +60,10 @@ def get(name: str) -> Callable:
   if "." not in module:
     module = f"logit_gan.analyses.{module}"
   return getattr(importlib.import_module(module), function)
+
+
+def import_all() -> None:
+  """Imports every experiment's module, registering its gin configurable
+  (so gin files can bind `noise_resampling.samples` before it runs)."""
+  for name in EXPERIMENTS:
+    get(name)

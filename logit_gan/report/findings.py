@@ -70,8 +70,12 @@ FINDINGS = (
             paper="Section 5.6, Fig. 10"),
     Finding("Reconstructions keep their class through repeated inversion "
             "more often for the robust model.", "iterative_stability",
-            "agreement", "robust", "standard", +1,
+            "agreement", "robust", "standard", +1, (("round", 1),),
             paper="Section 12: 54% vs 49.3%"),
+    Finding("Logit rescaling changes the reconstruction's contrast more "
+            "for the robust model (contrast per decade of scale).",
+            "logit_scale", "contrast_slope", "robust", "standard", +1,
+            paper="Section 5.3, Fig. 8b; section 6, 5th point"),
 )
 
 

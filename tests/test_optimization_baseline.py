@@ -98,6 +98,19 @@ def test_recovers_the_image_of_an_orthogonal_linear_map():
   assert result.logit_errors.max() < 1e-6
 
 
+def test_batch_size_changes_nothing_but_memory():
+  """Images are optimised independently: batches of 2 (the last of 1) give
+  the results of one batch of 3, trajectories averaged by batch size."""
+  linear, _ = orthogonal_classifier(4)
+  targets = np.random.default_rng(5).normal(size=(3, 48)).astype(np.float32)
+  results = [optimization.invert(linear, targets, optimization.Settings(
+      steps=20, batch_size=size), resolution=4, seed=3) for size in (3, 2)]
+  np.testing.assert_allclose(results[0].images, results[1].images,
+                             atol=1e-5)
+  np.testing.assert_allclose(results[0].losses, results[1].losses,
+                             rtol=1e-4)
+
+
 def test_reduces_the_logit_error_of_a_small_resnet_tenfold(classifier,
                                                            targets):
   result = optimization.invert(classifier, targets, FAST, seed=0)

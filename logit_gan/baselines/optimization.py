@@ -412,22 +412,24 @@ def invert(classifier: Classifier, target_logits,
   initial_errors = descent.errors(images, targets)
   bar = _Progress(settings.steps * math.ceil(len(targets) /
                                              settings.batch_size), progress)
-  outputs, losses, datas = [], [], []
-  for start in range(0, len(targets), settings.batch_size):
-    rows = slice(start, start + settings.batch_size)
-    final, total, data = _invert_batch(descent, images[rows], targets[rows],
-                                       seed, bar, start)
-    outputs.append(final)
-    losses.append(total * len(final))
-    datas.append(data * len(final))
-  count = max(len(targets), 1)
-  empty = np.full([settings.steps], np.nan, np.float32)
-  images = (np.concatenate(outputs) if outputs else images)
+  runs = [_invert_batch(descent, images[start:start + settings.batch_size],
+                        targets[start:start + settings.batch_size], seed,
+                        bar, start)
+          for start in range(0, len(targets), settings.batch_size)]
+  if runs:
+    images = np.concatenate([run[0] for run in runs])
+  sizes = [len(run[0]) for run in runs]
+
+  def image_mean(index: int) -> np.ndarray:  # Over batches, by their size.
+    if not runs:
+      return np.full([settings.steps], np.nan, np.float32)
+    return np.average([run[index] for run in runs], axis=0,
+                      weights=sizes).astype(np.float32)
+
   return InversionResult(
-      images=images.astype(np.float32),
-      losses=(sum(losses) / count).astype(np.float32) if losses else empty,
-      logit_losses=(sum(datas) / count).astype(np.float32) if datas
-      else empty, logit_errors=descent.errors(images, targets),
+      images=images.astype(np.float32), losses=image_mean(1),
+      logit_losses=image_mean(2),
+      logit_errors=descent.errors(images, targets),
       initial_logit_errors=initial_errors,
       seconds=time.time() - started, settings=settings)
 

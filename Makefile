@@ -87,9 +87,12 @@ test-fast: $(INSTALLED) debian-packages
 	$(PYTEST) -m "not slow" tests
 
 # Seconds per training iteration (XLA off and on) at the 32x32 benchmark
-# shape and the paper's 64x64 networks; see bench/train_step.py.
+# shape and the paper's 64x64 networks; see bench/train_step.py. Then time
+# per reconstructed image: the exported GAN against optimization-based
+# inversion of the same classifier; see bench/inversion_speed.py.
 bench: $(INSTALLED)
 	$(PY) bench/train_step.py
+	$(PY) bench/inversion_speed.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

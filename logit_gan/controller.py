@@ -229,7 +229,7 @@ def _train_function(run: Run):
 
   @tf.function
   def run_steps(steps):
-    metrics = {name: tf.constant(0.0) for name in gan_lib.METRICS}
+    metrics = {name: tf.constant(0.0) for name in model.metric_names}
     for _ in tf.range(steps):
       metrics = model.train_step(next(iterator), strategy)
     return metrics, model.weights_are_finite()

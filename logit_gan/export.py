@@ -32,6 +32,8 @@ range; images are uint8 RGB, round((x + 1) * 127.5)):
       -> num_classes, z_dim, resolution (int64), classifier (string),
          training_step (int64), gin_config (string), signatures (string),
          and, from bin/export: method ("logit_gan", or a baseline's name),
+         deterministic (int64: 1 when the noise input is ignored, as by the
+         "dosovitskiy_brox" decoder; 0 for the GAN),
          noise_distribution (the seeded signatures' noise), dataset (JSON of
          the training DatasetSpec) and class_names (string [n_c]) when the
          training dataset names its classes.
@@ -194,6 +196,22 @@ def _inputs(**specs: tuple[list, tf.DType]) -> list[dict]:
 def describe(metadata: dict[str, Any]) -> dict[str, Any]:
   """The `describe` outputs: metadata plus this module's signature docs."""
   return {**metadata, "signatures": __doc__}
+
+
+def run_metadata(run) -> dict[str, Any]:
+  """`describe`'s fields of a `trained.load` run, besides the sizes
+  `export` adds: classifier, training_step, gin_config, method,
+  deterministic (1: the noise is ignored), noise_distribution, and dataset
+  and class_names when known."""
+  metadata = {"classifier": run.classifier.name, "training_step": run.step,
+              "gin_config": run.gin_config, "method": run.model.method,
+              "deterministic": int(run.model.deterministic),
+              "noise_distribution": run.model.eval_distribution}
+  if run.record is not None:
+    metadata["dataset"] = json.dumps(run.record.dataset, sort_keys=True)
+  if run.class_names:
+    metadata["class_names"] = list(run.class_names)
+  return metadata
 
 
 def export(generator, export_dir: str, *, metadata: dict[str, Any],

@@ -25,12 +25,10 @@ computes them inside the step.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from typing import Callable, Optional
 
 import gin
-import keras
 import tensorflow as tf
 
 from logit_gan import layers
@@ -38,37 +36,11 @@ from logit_gan import losses
 from logit_gan import noise
 from logit_gan.discriminator import Discriminator
 from logit_gan.generator import Generator
+from logit_gan.precision import (  # noqa: F401 (gan.<name> for callers)
+    MIXED_PRECISION_POLICIES, adam, dtype_policy, in_policy, shared_overflow)
 
 METRICS = ("d_loss", "d_loss_real", "d_loss_fake", "d_penalty", "g_loss",
            "d_real", "d_fake")
-
-
-MIXED_PRECISION_POLICIES = ("mixed_bfloat16", "mixed_float16")
-
-
-def _adam(learning_rate: float, beta1: float, beta2: float, name: str,
-          loss_scaling: bool = False):
-  # epsilon 1e-8 as in TF1's AdamOptimizer, which compare_gan used.
-  adam = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta1,
-                               beta_2=beta2, epsilon=1e-8, name=name)
-  if loss_scaling:  # float16 gradients underflow without it.
-    return keras.optimizers.LossScaleOptimizer(adam, name=f"{name}_scaled")
-  return adam
-
-
-@contextlib.contextmanager
-def dtype_policy(name: Optional[str]):
-  """Layers built inside compute in the policy's dtype (None: float32)."""
-  if name is not None and name not in MIXED_PRECISION_POLICIES:
-    raise ValueError(
-        f"GAN.mixed_precision = {name!r} is not a policy here; use None, "
-        f"'mixed_bfloat16' (TPU, recent CPUs) or 'mixed_float16' (GPU).")
-  previous = keras.config.dtype_policy()
-  keras.config.set_dtype_policy(name or "float32")
-  try:
-    yield
-  finally:
-    keras.config.set_dtype_policy(previous)
 
 
 def copy_generator(generator: Generator) -> Generator:
@@ -89,40 +61,6 @@ def copy_generator(generator: Generator) -> Generator:
   return copy
 
 
-def _in_policy(network: keras.Model, policy: Optional[str]) -> keras.Model:
-  """`network`, computing in `policy`'s dtype (None: float32).
-
-  A Keras layer takes its dtype policy when it is constructed; a network
-  constructed outside the policy, not built yet, is constructed again from
-  its config inside it (it has no weights to lose)."""
-  if network.dtype_policy.name == (policy or "float32"):
-    return network
-  if network.built:
-    raise ValueError(
-        f"The {network.name} computes in {network.dtype_policy.name}, not "
-        f"GAN.mixed_precision = {policy!r}, and is built already; construct "
-        "it inside `gan.dtype_policy(...)`, or pass it unbuilt.")
-  with dtype_policy(policy):
-    return type(network).from_config(network.get_config())
-
-
-def shared_overflow(gradients, optimizer, context) -> list:
-  """This replica's gradients, made NaN when any replica's overflowed, under
-  loss scaling with several replicas.
-
-  Keras' LossScaleOptimizer decides whether to skip a step (and halve its
-  scale) from the first replica's gradients, before they are summed: an
-  overflow on another replica would be applied to the weights."""
-  if (not isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
-      or context.num_replicas_in_sync == 1):
-    return gradients
-  finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g))
-                          for g in gradients if g is not None])
-  overflows = context.all_reduce(tf.distribute.ReduceOp.SUM,
-                                 1.0 - tf.cast(finite, tf.float32))
-  poison = tf.where(overflows > 0, float("nan"), 0.0)
-  return [None if g is None else g + tf.cast(poison, g.dtype)
-          for g in gradients]
 
 
 @gin.configurable("GAN", denylist=["num_classes", "classifier", "generator",
@@ -168,7 +106,9 @@ class LogitGAN(tf.Module):
       and G's images stay float32.
   """
 
-  method = "logit_gan"  # What `describe` calls the inversion method.
+  method = "logit_gan"  # What `describe` and run.json call the method.
+  deterministic = False  # Whether reconstructions ignore the noise.
+  metric_names = METRICS  # What `train_step` returns.
 
   def __init__(self, num_classes: int, classifier: Optional[Callable] = None,
                *, generator: Generator, discriminator: Discriminator,
@@ -209,16 +149,16 @@ class LogitGAN(tf.Module):
     self.eval_distribution = eval_distribution
     self.mixed_precision = mixed_precision
     with dtype_policy(mixed_precision):
-      self.generator = _in_policy(generator, mixed_precision).build_for(
+      self.generator = in_policy(generator, mixed_precision).build_for(
           num_classes)
-      self.discriminator = _in_policy(discriminator,
-                                      mixed_precision).build_for(
+      self.discriminator = in_policy(discriminator,
+                                     mixed_precision).build_for(
           num_classes, self.generator.resolution)
       self.ema_generator = (copy_generator(self.generator) if use_ema
                             else None)
     loss_scaling = mixed_precision == "mixed_float16"
-    self.g_optimizer = _adam(g_lr, beta1, beta2, "g_adam", loss_scaling)
-    self.d_optimizer = _adam(d_lr, beta1, beta2, "d_adam", loss_scaling)
+    self.g_optimizer = adam(g_lr, beta1, beta2, "g_adam", loss_scaling)
+    self.d_optimizer = adam(d_lr, beta1, beta2, "d_adam", loss_scaling)
     # Under MirroredStrategy, Keras 3 optimizers must create their slots in
     # the strategy's scope before the first `strategy.run`; built lazily
     # inside the replica step they fail.
@@ -320,9 +260,11 @@ class LogitGAN(tf.Module):
                "d_fake": tf.reduce_mean(d_fake)}
     return gradients, metrics
 
-  def generator_gradients(self, logits, epsilon, scale):
+  def generator_gradients(self, logits, epsilon, scale, images=None):
     """G's gradients and loss on logits [B, n_c] with noise [B, z_dim], the
-    loss multiplied by `scale`."""
+    loss multiplied by `scale`. `images` [B, R, R, 3], the real images the
+    logits are of, are unused: the GAN's loss is D's alone (a subclass, the
+    Dosovitskiy & Brox decoder, compares its images with them)."""
     with tf.GradientTape() as tape:
       fake = self.generator(logits, epsilon, training=True)
       d_fake = self.discriminator(fake, logits, training=True)
@@ -384,7 +326,8 @@ class LogitGAN(tf.Module):
           zip(gradients, self.discriminator.trainable_variables))
     seed = noise.seed_for(self.seed, noise.Purpose.GENERATOR_STEP, step)
     epsilon = self._replica_noise(seed, per_substep, context)
-    gradients, g_metrics = g_gradients(logits[:, -1], epsilon, scale)
+    gradients, g_metrics = g_gradients(logits[:, -1], epsilon, scale,
+                                       images[:, -1])
     gradients = shared_overflow(gradients, self.g_optimizer, context)
     self.g_optimizer.apply_gradients(
         zip(gradients, self.generator.trainable_variables))

@@ -59,8 +59,61 @@ def _attention_default(resolution: int) -> tuple[str, ...]:
   return tuple(f"B{i + 1}" for i, s in enumerate(sizes) if s == 64)
 
 
+class LogitGenerator(keras.Model):
+  """What the package's generators share (`Generator`, and the baseline's
+  `baselines.decoder.DecoderGenerator`): images [B, R, R, 3] in [-1, 1]
+  from logits [B, n_c] and noise [B, z_dim].
+
+  A subclass keeps its constructor's arguments in `_arguments` (see
+  `layers.constructor_arguments`), sets `resolution`, `z_dim` and
+  `num_classes`, and defines `build(logits_shape, noise_shape)` and
+  `forward(logits, noise, training)`; then `get_config()` rebuilds it
+  without gin, `build_for` creates its weights running nothing, and
+  calling it checks its inputs.
+  """
+
+  NOISE_HINT = "The generator was built with z_dim={z_dim}."
+
+  def get_config(self) -> dict:
+    """The constructor's arguments, JSON-serialisable, with the logit width
+    the network was built for."""
+    return {**self._arguments, "num_classes": self.num_classes}
+
+  @classmethod
+  def from_config(cls, config: dict) -> "LogitGenerator":
+    return cls(**config)
+
+  @property
+  def image_shape(self) -> tuple[int, int, int]:
+    return (self.resolution, self.resolution, 3)
+
+  def build_for(self, num_classes: int) -> "LogitGenerator":
+    """Creates the weights for logits of width `num_classes`; runs nothing."""
+    if self.built:
+      self._check_shapes((None, num_classes), (None, self.z_dim))
+    else:
+      self.build((None, num_classes), (None, self.z_dim))
+    return self
+
+  def _check_shapes(self, logits_shape, noise_shape) -> None:
+    hint = ("Pass the classifier's logits (pre-softmax), one row per image."
+            if self.num_classes else "")
+    checks.check_shape("logits", logits_shape, (None, self.num_classes), hint)
+    checks.check_shape("noise", noise_shape, (None, self.z_dim),
+                       self.NOISE_HINT.format(z_dim=self.z_dim))
+    if self.num_classes is None:
+      self.num_classes = int(logits_shape[-1])
+
+  def call(self, logits, noise, training=False):
+    self._check_shapes(logits.shape, noise.shape)
+    checks.check_same_batch(("logits", "noise"), (logits, noise))
+    checks.check_finite("logits", logits)
+    checks.check_finite("noise", noise)
+    return self.forward(logits, noise, training=training)
+
+
 @configurable
-class Generator(keras.Model):
+class Generator(LogitGenerator):
   """G(logits [B, n_c], noise [B, z_dim]) -> images [B, R, R, 3] in [-1, 1].
 
   Args:
@@ -165,19 +218,6 @@ class Generator(keras.Model):
     self.final_bn = layers.BatchNorm(standardize=standardize, name="final_bn")
     self.final_conv = layers.SNConv2D(3, 3, name="final_conv", **sn)
 
-  def get_config(self) -> dict:
-    """The constructor's arguments, JSON-serialisable, with the logit width
-    the network was built for."""
-    return {**self._arguments, "num_classes": self.num_classes}
-
-  @classmethod
-  def from_config(cls, config: dict) -> "Generator":
-    return cls(**config)
-
-  @property
-  def image_shape(self) -> tuple[int, int, int]:
-    return (self.resolution, self.resolution, 3)
-
   def build(self, logits_shape, noise_shape):
     self._check_shapes(logits_shape, noise_shape)
     # From the shapes alone, in the order `forward` uses the layers (each
@@ -203,14 +243,6 @@ class Generator(keras.Model):
     layers.log_parameters(self, f"{self.resolution}x{self.resolution}, "
                           f"n_c {self.num_classes}, z_dim {self.z_dim}")
 
-  def build_for(self, num_classes: int) -> "Generator":
-    """Creates the weights for logits of width `num_classes`, running nothing."""
-    if self.built:
-      self._check_shapes((None, num_classes), (None, self.z_dim))
-    else:
-      self.build((None, num_classes), (None, self.z_dim))
-    return self
-
   def stage_layers(self) -> dict[str, list[keras.layers.Layer]]:
     """The layers behind each stage that `forward` reports, in order."""
     stages = {"seed": [l for l in (self.embed, self.seed) if l is not None]}
@@ -220,22 +252,6 @@ class Generator(keras.Model):
         stages[f"{block.name}_attention"] = [self.attention[block.name]]
     stages["output"] = [self.final_bn, self.final_conv]
     return stages
-
-  def _check_shapes(self, logits_shape, noise_shape) -> None:
-    hint = ("Pass the classifier's logits (pre-softmax), one row per image."
-            if self.num_classes else "")
-    checks.check_shape("logits", logits_shape, (None, self.num_classes), hint)
-    checks.check_shape("noise", noise_shape, (None, self.z_dim),
-                       f"The generator was built with z_dim={self.z_dim}.")
-    if self.num_classes is None:
-      self.num_classes = int(logits_shape[-1])
-
-  def call(self, logits, noise, training=False):
-    self._check_shapes(logits.shape, noise.shape)
-    checks.check_same_batch(("logits", "noise"), (logits, noise))
-    checks.check_finite("logits", logits)
-    checks.check_finite("noise", noise)
-    return self.forward(logits, noise, training=training)
 
   def forward(self, logits, noise, training: bool = False,
               on_stage: Optional[Callable[[str, tf.Tensor], None]] = None):

@@ -78,6 +78,8 @@ class RunRecord:
   generator, discriminator: the networks' `get_config()`.
   gan: the `gan.LogitGAN` settings (besides its networks) the checkpoint's
     structure and inference depend on.
+  method: the `methods.METHODS` name: which model and generator classes
+    (absent from runs before baselines: the GAN).
   """
   dataset: dict
   resolution: int
@@ -88,6 +90,7 @@ class RunRecord:
   generator: dict
   discriminator: dict
   gan: dict
+  method: str = "logit_gan"
   version: int = 1
 
   def replace(self, **changes) -> "RunRecord":

@@ -24,6 +24,7 @@ from logit_gan import config
 from logit_gan import controller
 from logit_gan import files
 from logit_gan import gan as gan_lib
+from logit_gan import methods
 from logit_gan import noise
 from logit_gan import run_dir
 from logit_gan import trainer
@@ -83,12 +84,14 @@ def load(model_dir: str, *, checkpoint: Optional[str] = None,
 
 
 def build_model(record: run_dir.RunRecord, classifier) -> gan_lib.LogitGAN:
-  """The LogitGAN `record` describes (not restored), built from the
-  networks' configs and the GAN's settings: every argument explicit, so
-  gin's bindings, whatever they are, change nothing."""
-  return gan_lib.LogitGAN(
+  """The LogitGAN (or baseline: `record.method`) `record` describes (not
+  restored), built from the networks' configs and the GAN's settings:
+  every argument explicit, so gin's bindings, whatever they are, change
+  nothing. A baseline gets no training-only arguments (a comparator)."""
+  method = methods.get(record.method)
+  return method.model(
       classifier.num_classes, classifier,
-      generator=Generator.from_config(record.generator),
+      generator=method.generator.from_config(record.generator),
       discriminator=Discriminator.from_config(record.discriminator),
       jit_compile=False, **record.gan)
 

@@ -2,8 +2,9 @@
 
 `train(model_dir)` (gin `train.*`) is the one place gin is read: it makes
 the frozen classifier Φ (gin `classifier.*`), the dataset spec (gin
-`dataset.*`) and the networks (gin `Generator.*`, `Discriminator.*`) and
-passes them down. The run then goes as orbit's controller does:
+`dataset.*`) and the networks (gin `Generator.*`, `Discriminator.*`; a
+baseline's generator: `methods.py`) and passes them down. The run then
+goes as orbit's controller does:
 
   1. `build_run`: the inputs are checked first (a missing dataset, weights
      file or cache fails before anything is built), then `gan.LogitGAN` is
@@ -40,8 +41,8 @@ import keras
 import tensorflow as tf
 
 from logit_gan import controller
-from logit_gan import gan as gan_lib
 from logit_gan import losses
+from logit_gan import methods
 from logit_gan import noise
 from logit_gan import run_dir
 from logit_gan.classifiers import zoo
@@ -91,7 +92,8 @@ def make_strategy(name: str = "default", tpu: Optional[str] = None
 
 @gin.configurable("train", denylist=["model_dir", "strategy"])
 def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
-          *, batch_size: int = 2048, training_steps: int = 250_000,
+          *, method: str = "logit_gan",
+          batch_size: int = 2048, training_steps: int = 250_000,
           iterations_per_loop: int = 500, save_checkpoints_steps: int = 2500,
           keep_checkpoint_max: int = 5, seed: int = 8,
           logit_cache_dir: Optional[str] = None,
@@ -100,11 +102,12 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
           standing_statistics_batches: int = 8,
           summary_every_steps: int = 100,
           checkpoint_input_pipeline: bool = True) -> dict:
-  """Trains the logit-inversion GAN; returns the final metrics.
+  """Trains the logit-inversion GAN or a baseline; returns final metrics.
 
   Args (gin `train.*`; compare_gan's names in brackets):
     model_dir: checkpoints, summaries and results (created; resumed from).
     strategy: a tf.distribute strategy (default: the current one).
+    method: what to train: 'logit_gan' or 'dosovitskiy_brox' (methods.py).
     batch_size: the global batch per D update [options.batch_size].
     training_steps: G updates to reach [options.training_steps].
     iterations_per_loop: steps per tf.function call
@@ -131,18 +134,20 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
   """
   settings = controller.Settings(**{
       name: value for name, value in locals().items()
-      if name not in ("model_dir", "strategy")})
+      if name not in ("model_dir", "strategy", "method")})
   strategy = strategy or tf.distribute.get_strategy()
   _check_batch_size(settings.batch_size, strategy)
   keras.utils.set_random_seed(settings.seed)
   with strategy.scope():  # First: a missing weights file fails early.
     classifier = zoo.build_classifier()
+    arguments = methods.get(method).arguments(classifier)
   run = build_run(
       str(model_dir), strategy, settings, classifier=classifier,
       classifier_arguments=gin.get_bindings("classifier"),
-      spec=pipeline.DatasetSpec(), generator=Generator(),
+      spec=pipeline.DatasetSpec(), generator=methods.get(method).generator(),
       discriminator=Discriminator(), config_text=gin.config_str(),
-      step_functions=configured_step_functions())
+      step_functions={**configured_step_functions(), **arguments},
+      method=method)
   result = controller.Controller(run, start(run)).run()
   _cleanup_scratch(run.model_dir, strategy)
   return result
@@ -169,10 +174,10 @@ def _check_num_classes(generator, classifier) -> None:
   bound = generator.num_classes
   if bound is not None and bound != classifier.num_classes:
     raise ValueError(
-        f"Generator.num_classes = {bound}, but the classifier "
-        f"{classifier.name!r} gives {classifier.num_classes} logits; the "
-        "generator must be built for the classifier's logit width (drop the "
-        "binding, or choose the classifier that matches).")
+        f"{type(generator).__name__}.num_classes = {bound}, but the "
+        f"classifier {classifier.name!r} gives {classifier.num_classes} "
+        "logits; the generator must be built for the classifier's logit "
+        "width (drop the binding, or choose the classifier that matches).")
 
 
 def build_run(model_dir: str, strategy: tf.distribute.Strategy,
@@ -180,12 +185,12 @@ def build_run(model_dir: str, strategy: tf.distribute.Strategy,
               classifier_arguments: dict,
               spec: pipeline.DatasetSpec, generator: Generator,
               discriminator: Discriminator, config_text: str,
-              step_functions: Optional[dict] = None
-              ) -> controller.Run:
-  """Checks the inputs, then builds the GAN (with `step_functions`, the
-  `configured_step_functions()` keywords; None: the paper's), its input
-  iterator, its checkpoint and checkpoint manager (nothing is restored
-  yet)."""
+              step_functions: Optional[dict] = None,
+              method: str = "logit_gan") -> controller.Run:
+  """Checks the inputs, then builds the GAN (or the baseline `method`, with
+  `step_functions`, the `configured_step_functions()` keywords and the
+  method's own; None: the paper's), its input iterator, its checkpoint and
+  checkpoint manager (nothing is restored yet)."""
   chief = _is_chief(strategy)
   _check_num_classes(generator, classifier)
   resolution = generator.resolution
@@ -193,7 +198,7 @@ def build_run(model_dir: str, strategy: tf.distribute.Strategy,
                        settings.logit_cache_dir, chief=chief)
   tf.io.gfile.makedirs(model_dir)  # Not before the inputs are known good.
   with strategy.scope():
-    model = gan_lib.LogitGAN(
+    model = methods.get(method).model(
         classifier.num_classes,
         None if settings.logit_cache_dir else classifier,
         generator=generator, discriminator=discriminator, seed=settings.seed,
@@ -217,7 +222,8 @@ def build_run(model_dir: str, strategy: tf.distribute.Strategy,
       standing_statistics_batches=settings.standing_statistics_batches,
       classifier=dict(classifier_arguments),
       generator=model.generator.get_config(),
-      discriminator=model.discriminator.get_config(), gan=model.settings())
+      discriminator=model.discriminator.get_config(), gan=model.settings(),
+      method=model.method)
   return controller.Run(model_dir, strategy, settings, spec, classifier, model,
              iterator, checkpoint, manager, chief, config_text, record)
 

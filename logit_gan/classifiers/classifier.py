@@ -217,11 +217,16 @@ class Classifier(tf.Module):
 
   def __call__(self, images) -> tf.Tensor:
     """Logits [B, n_c] float32 of images [B, H, W, 3] float in [-1, 1]."""
-    images = self._check_images(images)
-    outputs = self._network(self._preprocess(self._resize(images)))
+    outputs = self._network(self.network_input(images))
     logits = select_output(outputs, self._output_key, self._source)
     check_logits_shape(logits.shape, self._source, self._num_classes)
     return tf.cast(logits, tf.float32)
+
+  def network_input(self, images) -> tf.Tensor:
+    """What the network takes for images [B, H, W, 3] float in [-1, 1]:
+    resized to [B, S, S, 3], then preprocessed (e.g. by a comparator that
+    reads an inner layer of `keras_model`)."""
+    return self._preprocess(self._resize(self._check_images(images)))
 
   def _check_images(self, images) -> tf.Tensor:
     images = tf.convert_to_tensor(images)

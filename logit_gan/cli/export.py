@@ -6,12 +6,12 @@ writes exports/shapes_robust/1/ (2/, 3/, ... on later exports; earlier
 versions are left alone): the EMA generator with standing statistics filled
 and, unless --nowith_classifier, the frozen classifier, so the model goes
 from pixels to reconstruction. Signatures: see logit_gan/export.py or
-`saved_model_cli show --dir exports/shapes_robust/1 --all`.
+`saved_model_cli show --dir exports/shapes_robust/1 --all`. A baseline's
+run (train.method = 'dosovitskiy_brox') exports its decoder the same way;
+`describe` then says method 'dosovitskiy_brox', deterministic 1.
 """
 
 from __future__ import annotations
-
-import json
 
 from absl import app
 from absl import flags
@@ -40,13 +40,7 @@ def main(argv):
   flag = flags.FLAGS
   run = trained.load(flag.model_dir, checkpoint=flag.checkpoint,
                      gin_bindings=flag.gin_bindings)
-  metadata = {"classifier": run.classifier.name, "training_step": run.step,
-              "gin_config": run.gin_config, "method": run.model.method,
-              "noise_distribution": run.model.eval_distribution}
-  if run.record is not None:
-    metadata["dataset"] = json.dumps(run.record.dataset, sort_keys=True)
-  if run.class_names:
-    metadata["class_names"] = list(run.class_names)
+  metadata = export.run_metadata(run)
   generator = run.model.inference_generator
   bundled = flag.with_classifier is not False
   try:

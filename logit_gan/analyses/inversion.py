@@ -156,6 +156,8 @@ class InProcessModel(InversionModel):
     self.resolution = int(generator.resolution)
     self.noise_distribution = noise_distribution
     self.batch_size = batch_size
+    # A decoder (Dosovitskiy & Brox) ignores the noise and says so.
+    self.deterministic = bool(getattr(generator, "deterministic", False))
 
   def _reconstruct(self, logits, noise):
     return self.generator.forward(logits, noise, training=False)

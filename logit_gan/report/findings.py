@@ -76,6 +76,11 @@ FINDINGS = (
             "for the robust model (contrast per decade of scale).",
             "logit_scale", "contrast_slope", "robust", "standard", +1,
             paper="Section 5.3, Fig. 8b; section 6, 5th point"),
+    Finding("Brightening an image shifts the robust classifier's logits "
+            "more than the standard one's (best-fit shift per unit of "
+            "brightness at the identity).", "brightness_fit",
+            "shift_slope_at_identity", "robust", "standard", +1,
+            paper="Section 13, Figs. 19, 20"),
 )
 
 

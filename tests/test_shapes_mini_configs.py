@@ -16,7 +16,8 @@ GIN_FILES = sorted(path.name for path in FOLDER.glob("*.gin"))
 
 def test_the_folder_has_the_classifiers_and_the_gans():
   assert GIN_FILES == ["classifier_robust.gin", "classifier_standard.gin",
-                       "gan.gin", "robust.gin", "standard.gin"]
+                       "dosovitskiy_brox.gin", "gan.gin", "robust.gin",
+                       "standard.gin"]
 
 
 @pytest.mark.parametrize("name", GIN_FILES)

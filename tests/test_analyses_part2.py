@@ -1,5 +1,7 @@
 """Known answers of the experiments of issue #23 on tiny models."""
 
+import os
+
 import numpy as np
 from PIL import Image
 from PIL import ImageEnhance
@@ -107,7 +109,7 @@ def test_adversarial_at_zero_epsilon_changes_nothing(
   labelled = examples_lib.Examples(examples.images, labels, {}, "labelled")
   still = adversarial.run(shared_classifier_models, labelled, epsilon=0.0,
                           num_images=12)
-  assert still.settings["images_correct_everywhere"] == 12
+  assert still.settings["images_attacked"] == 12
   for model in ("robust", "standard"):
     assert still.get("attack_success", model).mean == 0
     assert still.get("reconstruction_change", model).mean == 0
@@ -233,3 +235,35 @@ def test_coverage_masks_are_the_rendered_shapes(shapes_examples):
   # The shape covers about pi r^2 (circle) to less (star) of the image.
   area = masks.mean(axis=(1, 2))
   assert np.all(area > 0.02) and np.all(area < 0.5)
+
+
+def test_factor_regressor_is_cached_per_training_settings(
+    tiny_shapes_data_dir, tmp_path, monkeypatch):
+  import keras
+  from logit_gan.analyses import factor_regressor
+  trained = []
+
+  def quick_train(images, factors, *, steps):  # A dense layer, untrained.
+    trained.append((len(images), steps))
+    layout = factor_regressor.Layout.of(factors)
+    network = keras.Sequential([keras.Input(images.shape[1:]),
+                                keras.layers.Flatten(),
+                                keras.layers.Dense(layout.width)])
+    return factor_regressor.FactorRegressor(network, layout)
+  monkeypatch.setattr(factor_regressor, "train", quick_train)
+  settings = dict(cache_dir=str(tmp_path), train_images=32,
+                  data_dir=tiny_shapes_data_dir)
+  first = factor_regressor.cached("logit_gan_shapes/32", 16, steps=3,
+                                  **settings)
+  assert trained == [(32, 3)]
+  assert first.info == {"dataset": "logit_gan_shapes/32", "resolution": 16,
+                        "steps": 3, "train_images": 32, "images_used": 32}
+  assert os.listdir(tmp_path) == ["logit_gan_shapes_32_16"]
+  again = factor_regressor.cached("logit_gan_shapes/32", 16, steps=3,
+                                  **settings)
+  images = np.zeros((2, 16, 16, 3), np.float32)
+  np.testing.assert_allclose(again.outputs(images), first.outputs(images),
+                             atol=1e-6)
+  assert trained == [(32, 3)] and again.info == first.info  # The cache.
+  factor_regressor.cached("logit_gan_shapes/32", 16, steps=4, **settings)
+  assert trained == [(32, 3), (32, 4)]  # Other settings: trained again.

@@ -391,19 +391,22 @@ def test_export_dir_names(value, expected):
 
 @pytest.fixture(scope="module")
 def tiny_mini_data_dir(tmp_path_factory):
-  """A TFDS data dir whose `logit_gan_shapes_mini/16` has 64 test images
-  (a tiny config built in seconds, then put where the standard 16x16
-  config is read from), so an export trained on shapes_mini reads it."""
+  """A TFDS data dir whose `logit_gan_shapes_mini/16` has 64 training and
+  64 test images and whose `logit_gan_shapes_mini/ood_16` (the unseen
+  shapes) 16 of each (tiny configs built in seconds, then put where the
+  standard 16x16 configs are read from), so an export trained on
+  shapes_mini reads them."""
   import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
   from logit_gan.data import pipeline  # pylint: disable=import-outside-toplevel
   from logit_gan.data import shapes  # pylint: disable=import-outside-toplevel
   directory = tmp_path_factory.mktemp("tfds_mini")
-  tiny = shapes.make_mini_config(16, train_size=8, test_size=64,
-                                 name="tiny16")
-  pipeline.prepare_without_bars_in_logs(
-      tfds.builder(shapes.MINI_NAME, config=tiny, data_dir=str(directory)))
-  (directory / shapes.MINI_NAME / "tiny16").rename(
-      directory / shapes.MINI_NAME / "16")
+  for ood, size, standard in ((False, 64, "16"), (True, 16, "ood_16")):
+    tiny = shapes.make_mini_config(16, ood=ood, train_size=size,
+                                   test_size=size, name=f"tiny_{standard}")
+    pipeline.prepare_without_bars_in_logs(
+        tfds.builder(shapes.MINI_NAME, config=tiny, data_dir=str(directory)))
+    (directory / shapes.MINI_NAME / f"tiny_{standard}").rename(
+        directory / shapes.MINI_NAME / standard)
   return str(directory)
 
 
@@ -450,3 +453,65 @@ def test_bin_analyze_reports_a_bad_name_in_one_line():
   assert ran.returncode == 2
   assert ran.stderr.startswith("error: Unknown experiment 'reconstruction'")
   assert ran.stderr.count("\n") == 1
+
+
+# Settings that keep `--all` on the tiny exports within seconds per
+# experiment (the arithmetic is the defaults' at smaller sizes). The tiny
+# test split holds each class once and the random models get almost
+# nothing right, so class_clusters groups by predicted class and
+# adversarial attacks every image (its default: those both models get
+# right, as the paper).
+QUICK_BINDINGS = (
+    "reconstructions.samples = 2", "noise_resampling.samples = 3",
+    "noise_interpolation.steps = 4", "logit_interpolation.steps = 4",
+    "logit_perturbation.draws = 1", "iterative_stability.rounds = 2",
+    "class_clusters.class_source = 'predicted'",
+    "logit_probe.splits = 2", "logit_probe.resamples = 100",
+    "adversarial.select = 'all'", "factor_recovery.noise_samples = 2",
+    "factor_regressor.steps = 20", "factor_regressor.train_images = 64")
+
+
+@pytest.mark.slow
+def test_all_experiments_end_to_end_then_the_report(
+    analyze, tiny_exports, tiny_mini_data_dir, tmp_path):
+  out = tmp_path / "analysis"
+  arguments = [f"--export_dir={tiny_exports['robust']}",
+               f"--export_dir={tiny_exports['standard']}", "--all",
+               f"--out={out}", f"--data_dir={tiny_mini_data_dir}",
+               "--num_images=32"] + [
+                   f"--gin_bindings={binding}" for binding in QUICK_BINDINGS
+               ] + [f"--gin_bindings=factor_regressor.cache_dir = "
+                    f"'{tmp_path / 'regressors'}'"]
+  code, printed, _ = analyze(*arguments)
+  assert code is None, printed
+  records = results.read_metrics(out)
+  for name in registry.names():
+    written = results.read_result(out, name)
+    assert written is not None, (name, printed)
+    finite = [n for n in written["numbers"] if n["mean"] is not None]
+    assert finite, (name, written["numbers"][:3])
+    assert re.search(rf"^{name}: .* \([\d.]+ s\)$", printed, re.M), name
+    assert written["models"][0]["name"] == "robust"
+    assert any(r["experiment"] == name for r in records), name
+    for figure in written["figures"]:
+      assert (out / name / figure).read_bytes()[:4] == b"\x89PNG"
+  # The regressor was trained once, at the models' resolution, and cached.
+  assert os.listdir(tmp_path / "regressors") == [
+      "logit_gan_shapes_mini_16_16"]
+  ood = results.read_result(out, "ood")
+  scored = {n["params"].get("source") for n in ood["numbers"]}
+  assert "shapes_mini_ood" in scored  # From --data_dir, like the test set.
+  assert ("fashion_mnist_idx" in scored) != (
+      "fashion_mnist_idx" in ood["settings"]["skipped"])
+
+  from logit_gan.report import html  # pylint: disable=import-outside-toplevel
+  page = pathlib.Path(html.write(str(out), str(tmp_path / "index.html")))
+  text = page.read_text()
+  for name in registry.names():
+    assert f'<h2 id="{name}">' in text and "Not run" not in text
+
+  code, printed, _ = analyze(*arguments)  # Nothing is missing: no rerun.
+  assert code is None
+  for name in registry.names():
+    assert f"{name}: up to date" in printed, (name, printed)
+  assert results.read_metrics(out) == records

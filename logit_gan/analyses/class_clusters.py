@@ -68,6 +68,8 @@ def run(models: Sequence[inversion.InversionModel],
       dict(seed=seed, classes=classes, class_source=class_source,
            min_class_size=min_class_size, num_images=num_images),
       num_images)
+  if source == "label":  # Too few images per class: refused before work.
+    choose_classes(examples.labels, classes, min_class_size, seed)
   distances, norms, chosen, per_class = {}, {}, {}, {}
   for model in models:
     logits = model.classify(examples.images).astype(np.float64)
@@ -141,15 +143,14 @@ def class_distances(logits: np.ndarray, ids: np.ndarray, chosen: np.ndarray
 
 
 def summary(result: results.Result, chosen: dict, source: str) -> str:
-  """'class_clusters (10 classes by label): robust: distance ..., relative
-  ...; ...'."""
+  """'classes by label (robust 10, standard 10): robust: distance ...,
+  relative ...; ...'."""
   counts = ", ".join(f"{m} {len(c)}" for m, c in chosen.items())
   parts = [f"{m}: distance " + common.interval(
       result.get("distance_to_class_mean", m)) + ", relative "
       + common.interval(result.get("relative_distance", m))
       for m in chosen]
-  return (f"class_clusters (classes by {source}: {counts}): "
-          + "; ".join(parts))
+  return f"classes by {source} ({counts}): " + "; ".join(parts)
 
 
 def ratio_of_means(rows: np.ndarray) -> float:

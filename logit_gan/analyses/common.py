@@ -1,15 +1,16 @@
 """What the experiments share: checking their inputs and starting a Result,
-seeds derived by purpose, image chunks, linear paths and their step
-distances, tiled figures and the one-line summary.
+seeds derived by purpose, image chunks, the reconstruction metrics (with
+LPIPS when its weights exist), linear paths and their step distances,
+tiled figures and the one-line summary.
 
-Every experiment calls `begin` first, which refuses bad input before any
-work (no model, models that cannot be compared, test images of another
-size, a bad `num_images`) and records the settings, models and examples.
+Every experiment calls `begin` before any work, which refuses bad input
+(no model, models that cannot be compared, test images of another size, a
+bad `num_images`) and records the settings, models and examples.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 import math
 from typing import Optional
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from logit_gan.analyses import examples as examples_lib
 from logit_gan.analyses import inversion
+from logit_gan.analyses import lpips as lpips_lib
 from logit_gan.analyses import metrics
 from logit_gan.analyses import results
 
@@ -71,6 +73,74 @@ def chunks(count: int, size: int = CHUNK_IMAGES) -> list[slice]:
     starts.pop()
   ends = starts[1:] + [count]
   return [slice(start, end) for start, end in zip(starts, ends)]
+
+
+def reconstruction_metrics(distances: Sequence[str], *, lpips: bool,
+                           experiment: str
+                           ) -> tuple[tuple[str, ...], Optional[Callable]]:
+  """(the distances to report, the LPIPS model or None): `distances`
+  (names of metrics.DISTANCES, or "lpips"), plus "lpips" when `lpips` is
+  True and its weight files load (`lpips.load_lpips()`, docs/metrics.md;
+  when they are absent it says so once and the run goes on without). A
+  ValueError before any work for an unknown name, or "lpips" named
+  without its weight files."""
+  distances = tuple(distances)
+  unknown = [k for k in distances
+             if k not in metrics.DISTANCES and k != "lpips"]
+  if unknown or not distances:
+    raise ValueError(f"{experiment}: distances must be one or more of "
+                     f"{sorted(metrics.DISTANCES) + ['lpips']}, not "
+                     f"{distances!r}.")
+  model = None
+  if lpips or "lpips" in distances:
+    model = lpips_lib.load_lpips()
+    if model is None and "lpips" in distances:
+      raise ValueError(f"{experiment}: distances name 'lpips' but its "
+                       "weight files are absent (docs/metrics.md says "
+                       "which and where); add them or leave lpips out.")
+  if model is not None and "lpips" not in distances:
+    distances += ("lpips",)
+  return distances, model
+
+
+def score_reconstructions(model: inversion.InversionModel,
+                          images: np.ndarray, noise: np.ndarray,
+                          distances: Sequence[str], *,
+                          logits: Optional[np.ndarray] = None,
+                          lpips: Optional[Callable] = None, keep: int = 0
+                          ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+  """Every reconstruction metric of one model, chunk by chunk (memory
+  bounded at any N).
+
+  Args:
+    model: the inversion model; z = model.classify(images) unless `logits`
+      [N, n_c] gives it.
+    images: originals x [N, R, R, 3] in [-1, 1].
+    noise: ε [N, z_dim]; the reconstructions are G(z, ε).
+    distances: names of metrics.DISTANCES (and "lpips" with `lpips`).
+    lpips: an LPIPS model (`reconstruction_metrics`) or None.
+    keep: how many reconstructions (the first ones) to return.
+
+  Returns:
+    ({metric: float64 [N]}: each distance of G(z, ε) to x and the
+    classifier consistency (top1_agreement, kl, cosine) of Φ(G(z, ε)) with
+    z; the first `keep` reconstructions [min(keep, N), R, R, 3]).
+  """
+  if logits is None:
+    logits = model.classify(images)
+  scores: dict[str, list] = {}
+  kept = []
+  for rows in chunks(len(images)):
+    reconstruction = model.reconstruct(logits[rows], noise[rows])
+    kept.append(reconstruction[:max(0, keep - rows.start)])
+    chunk = {**metrics.distances(images[rows], reconstruction, distances,
+                                 lpips=lpips),
+             **metrics.consistency(logits[rows],
+                                   model.classify(reconstruction))}
+    for name, value in chunk.items():
+      scores.setdefault(name, []).append(value)
+  return ({name: np.concatenate(parts) for name, parts in scores.items()},
+          np.concatenate(kept))
 
 
 def interpolate(a: np.ndarray, b: np.ndarray, steps: int) -> np.ndarray:
@@ -159,13 +229,14 @@ def add_numbers(result: results.Result, per_model: Mapping[str, Mapping],
 def summary(result: results.Result, names: Sequence[str],
             models: Sequence[str]) -> str:
   """'robust: rmse 0.412 [0.401, 0.423], ssim ...; standard: ...' for the
-  unparameterised numbers `names` of each model."""
+  unparameterised numbers `names` of each model (a summary names no
+  experiment: the runner's line and the report do)."""
   parts = []
   for model in models:
     values = ", ".join(f"{name} {result.get(name, model)}"
                        for name in names)
     parts.append(f"{model}: {values}")
-  return f"{result.experiment}: " + "; ".join(parts)
+  return "; ".join(parts)
 
 
 def number(value: float) -> str:

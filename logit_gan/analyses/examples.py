@@ -16,7 +16,10 @@ the dataset stores them) and where they came from. Three sources:
 
 Which images: the first `count` of the split, in its stored order (the
 package's datasets are generated in random order, so these are a random
-sample), so the same call gives the same images.
+sample), so the same call gives the same images. `data_dir` records the
+TFDS data directory they were read from (None: TFDS's default, or not from
+TFDS), so that an experiment needing more of the same data (the factor
+regressor's training split, the `_ood` variant) reads it from there too.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class Examples:
   factors: dict = dataclasses.field(default_factory=dict)
   source: str = ""
   class_names: Optional[tuple[str, ...]] = None
+  data_dir: Optional[str] = None
 
   def __post_init__(self):
     images = np.asarray(self.images, np.float32)
@@ -64,7 +68,7 @@ class Examples:
     return Examples(self.images[indices],
                     None if self.labels is None else self.labels[indices],
                     {k: v[indices] for k, v in self.factors.items()},
-                    self.source, self.class_names)
+                    self.source, self.class_names, self.data_dir)
 
   def describe(self) -> dict:
     return {"source": self.source, "count": len(self),
@@ -101,7 +105,8 @@ def from_shapes(tfds_name: str, *, resolution: int, split: str = "test",
   labels = features.pop("label").astype(np.int64)
   names = builder.info.features["label"].names
   return Examples(_resized(images, resolution), labels, features,
-                  f"{tfds_name}:{split}", tuple(names) if names else None)
+                  f"{tfds_name}:{split}", tuple(names) if names else None,
+                  data_dir)
 
 
 def from_dataset(dataset: Union[dict, str, pipeline.DatasetSpec], *,
@@ -130,7 +135,7 @@ def from_dataset(dataset: Union[dict, str, pipeline.DatasetSpec], *,
     raise ValueError(f"Dataset {spec.name!r} split {split!r} is empty.")
   return Examples(np.concatenate(images)[:count],
                   np.concatenate(labels)[:count], {}, f"{spec.name}:{split}",
-                  pipeline.label_names(spec, resolution))
+                  pipeline.label_names(spec, resolution), spec.data_dir)
 
 
 def from_files(paths: Sequence[str], *, resolution: int) -> Examples:
@@ -173,4 +178,4 @@ def from_tfds(name: str, *, resolution: int, split: str = "test",
     raise ValueError(f"TFDS {name!r} split {split!r} is empty.")
   return Examples(np.concatenate(images),
                   np.concatenate(labels) if labels else None, {},
-                  f"tfds:{name}:{split}")
+                  f"tfds:{name}:{split}", data_dir=data_dir)

@@ -44,11 +44,15 @@ from typing import Optional
 import gin
 import numpy as np
 
+from logit_gan.analyses import common
 from logit_gan.analyses import factor_regressor
 from logit_gan.analyses import figures
+from logit_gan.analyses import logit_probe
 from logit_gan.analyses import results as results_lib
 from logit_gan.data.shapes import render
 from logit_gan.data.shapes.geometry import IN_DISTRIBUTION_CLASSES
+
+NAME = "factor_recovery"
 
 
 def fraction_kept(rows: np.ndarray) -> float:
@@ -82,12 +86,11 @@ def _closed_form(images, masks) -> dict:
 class Instrument:
   """Reads factors off images: the regressor's and the closed forms."""
 
-  def __init__(self, regressor, examples, count: int):
+  def __init__(self, regressor, examples):
     self.regressor = regressor
-    self.truth = factor_regressor.with_derived(
-        {k: v[:count] for k, v in examples.factors.items()})
+    self.truth = logit_probe.with_hue_offset(examples.factors)
     if "shape" not in self.truth and examples.labels is not None:
-      self.truth["label"] = examples.labels[:count]  # The 10-class shapes.
+      self.truth["label"] = examples.labels  # The 10-class shapes.
     shapes = (IN_DISTRIBUTION_CLASSES if "shape" in self.truth
               else examples.class_names or IN_DISTRIBUTION_CLASSES)
     self.masks = render.coverage(self.truth, examples.resolution, shapes)
@@ -137,18 +140,22 @@ def _other_of_class(predicted: np.ndarray, rng) -> np.ndarray:
 
 def _model_errors(model, images, instrument, originals, targets, seed,
                   noise_samples) -> tuple[dict, dict, np.ndarray]:
+  """({key: errors [N, 3] (chance, reconstruction, ceiling)}, {key: noise
+  spread [N]}, the first noise sample's reconstructions) of one model;
+  key = (factor, measure), originals = the instrument on the images."""
   logits = model.classify(images)
-  other = _other_of_class(logits.argmax(-1), np.random.default_rng(seed))
+  other = _other_of_class(logits.argmax(-1), np.random.default_rng(
+      common.derive_seed(seed, NAME, "chance")))
   samples = []
-  for k in range(max(1, noise_samples)):
-    noise = model.sample_noise(len(images), seed + k)
+  for k in range(noise_samples):
+    noise = model.sample_noise(len(images), common.derive_seed(
+        seed, NAME, "noise", k))
     samples.append(model.reconstruct(logits, noise))
   measured = [instrument.measure(s) for s in samples]
   errors, spread = {}, {}
   for key, target in targets.items():
     scale = instrument.scale(key)
-    chance_measure = instrument.measure(images[other],
-                                        instrument.masks[other])[key]
+    chance_measure = np.asarray(originals[key])[other]  # m(x_j).
     errors[key] = np.stack([_error(chance_measure, target, scale),
                             _error(measured[0][key], target, scale),
                             _error(originals[key], target, scale)], axis=1)
@@ -160,31 +167,43 @@ def _model_errors(model, images, instrument, originals, targets, seed,
   return errors, spread, samples[0]
 
 
-@gin.configurable("factor_recovery", denylist=["models", "examples",
-                                               "regressor"])
-def run(models, examples, *, seed: int = 0, num_images: int = 1000,
-        noise_samples: int = 4, regressor: Optional[object] = None,
+@gin.configurable(NAME, denylist=["models", "examples", "regressor"])
+def run(models, examples, *, seed: int = 0,
+        num_images: Optional[int] = 1000, noise_samples: int = 4,
+        regressor: Optional[object] = None,
         grid_images: int = 8) -> results_lib.Result:
   """Fraction of each factor kept by each model (module docstring).
-  regressor: a FactorRegressor; default the cached one of the examples'
-  dataset (`factor_regressor.cached`, trained on first use)."""
+
+  Args:
+    models: inversion models of the examples' resolution.
+    examples: test images of the package's shapes or shapes_mini, with
+      their factors; the first `num_images` are used (None: all).
+    seed: seeds the noise, the chance images and the bootstrap.
+    noise_samples: reconstructions per image (>= 1; noise_spread needs 2).
+    regressor: a FactorRegressor; default the cached one of the examples'
+      dataset and resolution (`factor_regressor.cached`, trained on its
+      training split in the examples' TFDS data directory on first use).
+    grid_images: images in the figure.
+  """
   if not examples.factors:
     raise ValueError("factor_recovery needs test images with ground-truth "
                      "factors: the package's shapes or shapes_mini (e.g. "
                      "bin/analyze on a shapes export without --images).")
-  images = examples.images[:num_images]
+  if noise_samples < 1:
+    raise ValueError(f"{NAME}: noise_samples must be >= 1, not "
+                     f"{noise_samples!r}.")
+  result, examples = common.begin(NAME, models, examples, dict(
+      seed=seed, num_images=num_images, noise_samples=noise_samples,
+      grid_images=grid_images), num_images)
   if regressor is None:
-    regressor = factor_regressor.cached(examples.source.split(":")[0],
-                                        examples.resolution)
-  instrument = Instrument(regressor, examples, len(images))
+    regressor = factor_regressor.cached(
+        examples.source.split(":")[0], examples.resolution,
+        data_dir=examples.data_dir)
+  result.settings["regressor"] = getattr(regressor, "info", {})
+  images = examples.images
+  instrument = Instrument(regressor, examples)
   originals = instrument.measure(images)
   targets = instrument.targets(originals)
-  result = results_lib.Result(
-      "factor_recovery", settings={
-          "num_images": len(images), "noise_samples": noise_samples,
-          "seed": seed, "regressor": getattr(regressor, "info", {})},
-      models=[m.describe() for m in models],
-      examples=examples.subset(np.arange(len(images))).describe())
   per_model, rows = {}, [images[:grid_images]]
   for model in models:
     errors, spread, reconstructions = _model_errors(
@@ -192,21 +211,26 @@ def run(models, examples, *, seed: int = 0, num_images: int = 1000,
     per_model[model.name] = (errors, spread)
     rows.append(reconstructions[:grid_images])
   for key in targets:
-    params = {"factor": key[0], "measure": key[1]}
-    result.add_per_image("fraction_kept", {
-        m: e[key] for m, (e, _) in per_model.items()}, seed=seed,
-        statistic=fraction_kept, **params)
-    for column, name in enumerate(("chance_error", "reconstruction_error",
-                                   "ceiling_error")):
-      result.add_per_image(name, {m: e[key][:, column] for m, (e, _) in
-                                  per_model.items()}, seed=seed, **params)
-    result.add_per_image("noise_spread", {m: s[key] for m, (_, s) in
-                                          per_model.items()},
-                         seed=seed, **params)
+    _add_factor(result, key, per_model, seed)
   result.figures["reconstructions.png"] = figures.image_grid(
       rows, row_labels=["original"] + [m.name for m in models])
   result.summary = _summary(result, models, targets)
   return result
+
+
+def _add_factor(result, key, per_model, seed) -> None:
+  """The numbers of one (factor, measure) for every model."""
+  params = {"factor": key[0], "measure": key[1]}
+  result.add_per_image("fraction_kept", {
+      m: e[key] for m, (e, _) in per_model.items()}, seed=seed,
+      statistic=fraction_kept, **params)
+  for column, name in enumerate(("chance_error", "reconstruction_error",
+                                 "ceiling_error")):
+    result.add_per_image(name, {m: e[key][:, column] for m, (e, _) in
+                                per_model.items()}, seed=seed, **params)
+  result.add_per_image("noise_spread", {m: s[key] for m, (_, s) in
+                                        per_model.items()},
+                       seed=seed, **params)
 
 
 def _summary(result, models, targets) -> str:

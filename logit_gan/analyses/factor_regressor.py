@@ -4,16 +4,19 @@ measuring instrument of `factor_recovery` (issue #23, experiment 13).
 Trained by the package on the training split of the package's own dataset
 (`shapes` or `shapes_mini`) with the stored factors as targets, at the
 resolution the inversion models draw, and cached in
-`<cache_dir>/<tfds name with / as _>/` (`regressor.keras` and
-`regressor.json`) like the classifiers, so it is trained once per dataset
-and resolution. Its own error on real test images is the ceiling every
+`<cache_dir>/<tfds name with / as _>_<resolution>/` (`regressor.keras` and
+`regressor.json`) like the classifiers, so it is trained once per dataset,
+resolution and training settings (gin `factor_regressor.steps`,
+`train_images`, `cache_dir`; a cache trained with other settings is
+trained again). Its own error on real test images is the ceiling every
 reconstruction is measured against.
 
 Factors (those the dataset stores; vectors flattened, e.g. foreground_colour
 -> 3 outputs):
   continuous  foreground_colour (RGB), background_colours (2 x RGB), scale,
               centre_x, centre_y, brightness, and for shapes_mini
-              foreground_hue_offset (the hue within its family),
+              foreground_hue_offset (the hue within its family,
+              `logit_probe.with_hue_offset`),
               foreground_saturation, foreground_value;
   categorical background_kind, and for shapes_mini texture.
 Rotation is left out: a circle has none and a square's repeats every 90°.
@@ -38,6 +41,7 @@ import tensorflow as tf
 
 from logit_gan import files
 from logit_gan import progress as progress_lib
+from logit_gan.analyses import logit_probe
 from logit_gan.classifiers.small_resnet import small_resnet
 
 CONTINUOUS = ("foreground_colour", "background_colours", "scale", "centre_x",
@@ -45,17 +49,6 @@ CONTINUOUS = ("foreground_colour", "background_colours", "scale", "centre_x",
               "foreground_saturation", "foreground_value")
 CATEGORICAL = {"background_kind": 3, "texture": 3}
 MODEL_FILE, INFO_FILE = "regressor.keras", "regressor.json"
-
-
-def with_derived(factors: dict) -> dict:
-  """factors plus shapes_mini's foreground_hue_offset: the hue's signed
-  distance from its family's centre in turns (no wrap at red)."""
-  if "hue_family" not in factors or "foreground_hue" not in factors:
-    return dict(factors)
-  from logit_gan.data.shapes import mini  # pylint: disable=import-outside-toplevel
-  centre = mini.hue_family_centre(factors["hue_family"])
-  offset = (factors["foreground_hue"] - centre + 0.5) % 1.0 - 0.5
-  return {**factors, "foreground_hue_offset": offset}
 
 
 @dataclasses.dataclass
@@ -149,7 +142,7 @@ def train(images: np.ndarray, factors: dict, *, steps: int,
           batch_size: int = 128, learning_rate: float = 2e-3,
           seed: int = 0) -> FactorRegressor:
   """A FactorRegressor trained on images [N, R, R, 3] and their factors."""
-  factors = with_derived(factors)
+  factors = logit_probe.with_hue_offset(factors)
   layout = Layout.of(factors)
   continuous, categorical = layout.targets(factors)
   keras.utils.set_random_seed(seed)
@@ -206,21 +199,26 @@ def cached(tfds_name: str, resolution: int, *,
            cache_dir: str = "~/.logit_gan/factor_regressors",
            steps: int = 3000, train_images: int = 20_000,
            data_dir: Optional[str] = None) -> FactorRegressor:
-  """The regressor of a package dataset at a resolution: from the cache,
-  or trained on its first `train_images` training images and cached."""
+  """The regressor of a package dataset at a resolution: from the cache
+  when it was trained with these `steps` and `train_images`, else trained
+  on the first `train_images` training images (in the TFDS `data_dir`)
+  and cached in <cache_dir>/<tfds name, / as _>_<resolution>/."""
   from logit_gan.analyses import examples as examples_lib  # pylint: disable=import-outside-toplevel
   directory = os.path.join(files.expand_user(cache_dir),
                            f"{tfds_name.replace('/', '_')}_{resolution}")
+  wanted = {"steps": steps, "train_images": train_images}
   regressor = load(directory)
-  if regressor is not None:
+  if regressor is not None and all(
+      regressor.info.get(key) == value for key, value in wanted.items()):
     return regressor
-  logging.info("Training the factor regressor of %s at %dx%d (cached in "
-               "%s).", tfds_name, resolution, resolution, directory)
+  logging.info("Training the factor regressor of %s at %dx%d, %s (cached "
+               "in %s).", tfds_name, resolution, resolution, wanted,
+               directory)
   data = examples_lib.from_shapes(tfds_name, resolution=resolution,
                                   split="train", count=train_images,
                                   data_dir=data_dir)
   regressor = train(data.images, data.factors, steps=steps)
   regressor.info = {"dataset": tfds_name, "resolution": resolution,
-                    "steps": steps, "train_images": len(data)}
+                    **wanted, "images_used": len(data)}
   save(regressor, directory)
   return regressor

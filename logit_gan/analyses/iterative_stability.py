@@ -122,8 +122,8 @@ def add_split(result: results.Result, predictions: dict,
 
 def summary(result: results.Result, names: Sequence[str], rounds: int,
             labelled: bool) -> str:
-  """'iterative_stability: robust: agreement round 1 ... (correct ...,
-  incorrect ...), round 5 ...; standard ...'."""
+  """'robust: agreement round 1 ... (originals right ..., wrong ...),
+  round 5 ...; standard ...'."""
   parts = []
   for model in names:
     text = f"{model}: agreement round 1 " + common.interval(
@@ -136,4 +136,4 @@ def summary(result: results.Result, names: Sequence[str], rounds: int,
       text += f", round {rounds} " + common.interval(
           result.get("agreement", model, round=rounds))
     parts.append(text)
-  return "iterative_stability: " + "; ".join(parts)
+  return "; ".join(parts)

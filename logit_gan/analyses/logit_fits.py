@@ -32,10 +32,12 @@ mean ± sd of c and of s against the factor, per model.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Optional
 
 import gin
 import numpy as np
 
+from logit_gan.analyses import common
 from logit_gan.analyses import figures
 from logit_gan.analyses import results as results_lib
 from logit_gan.analyses import stats
@@ -103,15 +105,23 @@ def _curves(model, images, adjust, factors) -> dict[str, np.ndarray]:
   return {name: np.stack(values, axis=1) for name, values in fitted.items()}
 
 
+def check_factors(factors: Sequence[float], experiment: str) -> np.ndarray:
+  """The factors sorted, float64 [F]; a ValueError unless they are
+  non-negative with values on both sides of 1 (the slope at the
+  identity)."""
+  factors = np.asarray(sorted(factors), np.float64)
+  if not (np.any(factors < 1) and np.any(factors > 1)) or np.any(
+      factors < 0):
+    raise ValueError(f"{experiment}: the factors {factors.tolist()} must be "
+                     ">= 0 with values on both sides of 1 (the slope at "
+                     "the identity).")
+  return factors
+
+
 def _identity_slope(curve: np.ndarray, factors: np.ndarray) -> np.ndarray:
   """Per image, the central difference of curve [N, F] across the factors
   nearest below and above 1."""
-  below = np.where(factors < 1)[0]
-  above = np.where(factors > 1)[0]
-  if not len(below) or not len(above):
-    raise ValueError(f"The factors {factors.tolist()} need values on both "
-                     "sides of 1 for the slope at the identity.")
-  i, j = below[-1], above[0]
+  i, j = np.where(factors < 1)[0][-1], np.where(factors > 1)[0][0]
   return (curve[:, j] - curve[:, i]) / (factors[j] - factors[i])
 
 
@@ -125,14 +135,13 @@ def _peak_factor(curve: np.ndarray, factors: np.ndarray,
 
 
 def _run(kind: str, models, examples, *, factors: Sequence[float],
-         num_images: int, seed: int) -> results_lib.Result:
-  factors = np.asarray(sorted(factors), np.float64)
-  images = examples.images[:num_images]
-  result = results_lib.Result(
-      f"{kind}_fit", settings={"factors": factors.tolist(),
-                               "num_images": len(images), "seed": seed},
-      models=[m.describe() for m in models],
-      examples=examples.subset(np.arange(len(images))).describe())
+         num_images: Optional[int], seed: int) -> results_lib.Result:
+  factors = check_factors(factors, f"{kind}_fit")
+  result, examples = common.begin(
+      f"{kind}_fit", models, examples, dict(
+          seed=seed, factors=factors.tolist(), num_images=num_images),
+      num_images)
+  images = examples.images
   curves = {m.name: _curves(m, images, ADJUSTMENTS[kind], factors)
             for m in models}
   for fit in ("shift", "scale"):
@@ -167,7 +176,7 @@ def _mean_sd(curve: np.ndarray) -> list[tuple[float, float, float]]:
 @gin.configurable("brightness_fit", denylist=["models", "examples"])
 def brightness_fit(models, examples, *, seed: int = 0,
                    factors: Sequence[float] = BRIGHTNESS_FACTORS,
-                   num_images: int = 500) -> results_lib.Result:
+                   num_images: Optional[int] = 500) -> results_lib.Result:
   """Best-fit logit shift and scale against a brightness factor (module
   docstring); the first `num_images` examples."""
   return _run("brightness", models, examples, factors=factors,
@@ -177,7 +186,7 @@ def brightness_fit(models, examples, *, seed: int = 0,
 @gin.configurable("sharpness_fit", denylist=["models", "examples"])
 def sharpness_fit(models, examples, *, seed: int = 0,
                   factors: Sequence[float] = SHARPNESS_FACTORS,
-                  num_images: int = 500) -> results_lib.Result:
+                  num_images: Optional[int] = 500) -> results_lib.Result:
   """Best-fit logit shift and scale against a sharpness factor (module
   docstring); the first `num_images` examples."""
   return _run("sharpness", models, examples, factors=factors,

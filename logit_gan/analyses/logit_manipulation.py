@@ -351,8 +351,8 @@ def grid_figure(inputs: np.ndarray, grid: np.ndarray,
 
 def summary(result: results.Result, kind: Manipulation,
             values: Mapping[str, np.ndarray]) -> str:
-  """'logit_shift per logit unit: robust brightness slope ..., contrast
-  ..., sharpness ..., rmse ... at the ends, class agreement ...; ...'."""
+  """'slopes per logit unit: robust: slopes brightness ..., contrast ...,
+  sharpness ...; at shift -0.3/0.3 rmse ..., class agreement ...; ...'."""
   parts = []
   for model, model_values in values.items():
     ends = [param(model_values[0]), param(model_values[-1])]
@@ -369,4 +369,4 @@ def summary(result: results.Result, kind: Manipulation,
         f"{ends[0]:.3g}/{ends[-1]:.3g} rmse "
         f"{rmse[0].mean:.3f}/{rmse[1].mean:.3f}, class agreement "
         f"{agreement[0].mean:.2f}/{agreement[1].mean:.2f}")
-  return f"{kind.experiment} (slopes per {kind.unit}): " + "; ".join(parts)
+  return f"slopes per {kind.unit}: " + "; ".join(parts)

@@ -4,41 +4,33 @@ experiment 8).
 
 For each model, the test images (the first `num_images`; labels needed)
 are split by whether the model's classifier gets them right. Every
-reconstruction metric (distances of the reconstruction to the original and
-the reconstruction's classifier consistency, `metrics`) is reported for
-the correct and the incorrect group, each with its CI (params {"group":
-"correct" | "incorrect"}), and the difference incorrect − correct with its
-CI (an unpaired bootstrap over the two groups, `stats.difference_ci`). The
-paper saw "no qualitative difference"; here it is a number. Figure: a few
-misclassified images beside their reconstructions, labelled with the
-predicted class, per model.
+reconstruction metric (`common.score_reconstructions`: the `distances` of
+the reconstruction G(Φ(x), ε) to the original, LPIPS among them when its
+weights exist, and the classifier consistency top1_agreement, kl, cosine
+of Φ(G(Φ(x), ε)) with Φ(x)) is reported for the correct and the incorrect
+group, each with its CI (params {"group": "correct" | "incorrect"}), and
+the difference incorrect − correct with its CI (an unpaired bootstrap over
+the two groups, `stats.difference_ci`); plus each model's `accuracy`. A
+group without images has NaN numbers (n = 0). The paper saw "no
+qualitative difference"; here it is a number. Figure `<model>.png`: the
+first `grid_images` misclassified images above their reconstructions,
+labelled with the predicted class.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Optional
 
 import gin
 import numpy as np
 
+from logit_gan.analyses import common
 from logit_gan.analyses import figures
-from logit_gan.analyses import metrics
 from logit_gan.analyses import results as results_lib
 from logit_gan.analyses import stats
 
-
-def reconstruction_scores(model, images: np.ndarray, noise: np.ndarray,
-                          kinds: Sequence[str]) -> tuple[dict, np.ndarray,
-                                                         np.ndarray]:
-  """({metric: per-image [N]}, logits [N, n_c], reconstructions) of
-  model on images: the distances `kinds` of each reconstruction to its
-  original and its classifier consistency."""
-  logits = model.classify(images)
-  reconstructions = model.reconstruct(logits, noise)
-  scores = metrics.distances(images, reconstructions, kinds)
-  scores.update(metrics.consistency(logits,
-                                    model.classify(reconstructions)))
-  return scores, logits, reconstructions
+NAME = "misclassified"
 
 
 def _add_groups(result, model_name: str, scores: dict, correct: np.ndarray,
@@ -54,24 +46,30 @@ def _add_groups(result, model_name: str, scores: dict, correct: np.ndarray,
                group="incorrect - correct")
 
 
-@gin.configurable("misclassified", denylist=["models", "examples"])
-def run(models, examples, *, seed: int = 0, num_images: int = 1000,
-        kinds: Sequence[str] = ("rmse", "psnr", "ssim"),
-        grid_images: int = 8) -> results_lib.Result:
+@gin.configurable(NAME, denylist=["models", "examples"])
+def run(models, examples, *, seed: int = 0,
+        num_images: Optional[int] = 1000,
+        distances: Sequence[str] = ("rmse", "psnr", "ssim"),
+        lpips: bool = True, grid_images: int = 8) -> results_lib.Result:
   """Reconstruction metrics split by correct / incorrect (module
-  docstring)."""
+  docstring). `seed` seeds the noise and the bootstrap; `lpips` adds LPIPS
+  to `distances` when its weight files exist."""
   if examples.labels is None:
     raise ValueError("misclassified needs labelled test images; give a "
                      "dataset, not image files.")
-  images, labels = examples.images[:num_images], examples.labels[:num_images]
-  result = results_lib.Result(
-      "misclassified", settings={"num_images": len(images), "seed": seed,
-                                 "kinds": list(kinds)},
-      models=[m.describe() for m in models],
-      examples=examples.subset(np.arange(len(images))).describe())
+  result, examples = common.begin(
+      NAME, models, examples, dict(seed=seed, num_images=num_images,
+                                   distances=tuple(distances), lpips=lpips,
+                                   grid_images=grid_images), num_images)
+  distances, lpips_model = common.reconstruction_metrics(
+      distances, lpips=lpips, experiment=NAME)
+  result.settings["distances"] = distances
+  images, labels = examples.images, examples.labels
   for model in models:
-    scores, logits, reconstructions = reconstruction_scores(
-        model, images, model.sample_noise(len(images), seed), kinds)
+    logits = model.classify(images)
+    noise = model.sample_noise(len(images), common.derive_seed(seed, NAME))
+    scores, _ = common.score_reconstructions(
+        model, images, noise, distances, logits=logits, lpips=lpips_model)
     correct = logits.argmax(-1) == labels
     result.add("accuracy", model.name, stats.bootstrap_ci(
         correct.astype(np.float64), seed=seed))
@@ -79,13 +77,14 @@ def run(models, examples, *, seed: int = 0, num_images: int = 1000,
     wrong = np.where(~correct)[0][:grid_images]
     if len(wrong):
       result.figures[f"{model.name}.png"] = figures.image_grid(
-          [images[wrong], reconstructions[wrong]],
+          [images[wrong], model.reconstruct(logits[wrong], noise[wrong])],
           row_labels=["original", "recon"],
           column_labels=[_class_name(examples, logits[i].argmax())
                          for i in wrong])
-  kind = kinds[0]
+  kind = distances[0]
   result.summary = "; ".join(
-      f"{m.name}: {kind} incorrect - correct "
+      f"{m.name}: accuracy {result.get('accuracy', m.name).mean:.3f}, "
+      f"{kind} incorrect - correct "
       f"{result.get(kind, m.name, group='incorrect - correct')}"
       for m in models)
   return result

@@ -45,9 +45,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import gin
 import numpy as np
 
-from logit_gan import configurable
+from logit_gan.analyses import common
 from logit_gan.analyses import examples as examples_lib
 from logit_gan.analyses import figures
 from logit_gan.analyses import logit_probe
@@ -175,7 +176,7 @@ def _probe_model(result, model, examples, factors, *, seed, probes,
   return summary
 
 
-@configurable.configurable(NAME, denylist=["models", "examples", "seed"])
+@gin.configurable(NAME, denylist=["models", "examples"])
 def run(models: Sequence, examples: examples_lib.Examples, *, seed: int = 0,
         probes: Sequence[str] = ("ridge",), reconstructions: bool = True,
         quadratic: bool = True, splits: int = 4, resamples: int = 1000,
@@ -205,13 +206,10 @@ def run(models: Sequence, examples: examples_lib.Examples, *, seed: int = 0,
                     "resamples": resamples,
                     "fixed_threshold": fixed_threshold,
                     "max_quadratic_components": max_quadratic_components}
-  result = results.Result(
-      NAME, settings={"seed": seed, "probes": list(probes),
-                      "reconstructions": reconstructions, **probe_settings,
-                      "factors": sorted(factors),
-                      "skipped_factors": skipped},
-      models=[model.describe() for model in models],
-      examples=examples.describe())
+  result, examples = common.begin(NAME, models, examples, {
+      "seed": seed, "probes": list(probes),
+      "reconstructions": reconstructions, **probe_settings,
+      "factors": sorted(factors), "skipped_factors": skipped}, None)
   summaries = [_probe_model(result, model, examples, factors, seed=seed,
                             probes=probes, reconstructions=reconstructions,
                             probe_settings=probe_settings)

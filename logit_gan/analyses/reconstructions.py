@@ -12,8 +12,9 @@ Numbers, one value per image, each model's mean with a 95% bootstrap CI
 and the paired difference of every pair of models (`Result.add_per_image`):
 
   <distance>                 metrics.distances(x, x̂_0) for each of
-                             `distances` (default rmse, psnr, ssim; "lpips"
-                             when metrics provides it);
+                             `distances` (default rmse, psnr, ssim), and
+                             lpips when its weight files exist (`lpips`
+                             setting; docs/metrics.md);
   <distance>_over_samples    the same averaged over the samples;
   top1_agreement, kl, cosine classifier consistency of Φ_m(x̂_0) with z
                              (metrics.consistency; not in the paper);
@@ -37,7 +38,6 @@ from logit_gan.analyses import common
 from logit_gan.analyses import examples as examples_lib
 from logit_gan.analyses import figures
 from logit_gan.analyses import inversion
-from logit_gan.analyses import metrics
 from logit_gan.analyses import results
 
 NAME = "reconstructions"
@@ -49,8 +49,8 @@ def run(models: Sequence[inversion.InversionModel],
         examples: examples_lib.Examples, *, seed: int = 0,
         samples: int = 3, num_images: Optional[int] = None,
         figure_images: int = 8,
-        distances: Sequence[str] = ("rmse", "psnr", "ssim")
-        ) -> results.Result:
+        distances: Sequence[str] = ("rmse", "psnr", "ssim"),
+        lpips: bool = True) -> results.Result:
   """Reconstructions of the test images by each model (module docstring).
 
   Args:
@@ -62,23 +62,28 @@ def run(models: Sequence[inversion.InversionModel],
     num_images: how many of the examples (the first ones) to score; None:
       all.
     figure_images: how many (the first ones) to show in the figure.
-    distances: names of metrics.DISTANCES to report.
+    distances: names of metrics.DISTANCES to report (or "lpips").
+    lpips: add "lpips" to `distances` when its weight files exist
+      (docs/metrics.md); settings["distances"] records what was used.
 
   Returns:
     A Result with the numbers above and `reconstructions.png`.
   """
-  distances = tuple(distances)
-  settings = dict(seed=seed, samples=samples, num_images=num_images,
-                  figure_images=figure_images, distances=distances)
   if samples < 1:
     raise ValueError(f"{NAME}: samples must be >= 1, not {samples!r}.")
-  metrics.distances(examples.images[:1], examples.images[:1], distances)
+  settings = dict(seed=seed, samples=samples, num_images=num_images,
+                  figure_images=figure_images, distances=tuple(distances),
+                  lpips=lpips)
   result, examples = common.begin(NAME, models, examples, settings,
                                   num_images)
+  distances, lpips_model = common.reconstruction_metrics(
+      distances, lpips=lpips, experiment=NAME)
+  result.settings["distances"] = distances
   per_image, shown = {}, {}
   for model in models:
     per_image[model.name], shown[model.name] = _score(
-        model, examples.images, samples, seed, distances, figure_images)
+        model, examples.images, samples, seed, distances, figure_images,
+        lpips_model)
   common.add_numbers(result, per_image,
                      list(per_image[models[0].name]), seed)
   result.figures["reconstructions.png"] = _figure(
@@ -91,7 +96,7 @@ def run(models: Sequence[inversion.InversionModel],
 
 def _score(model: inversion.InversionModel, images: np.ndarray,
            samples: int, seed: int, distances: tuple[str, ...],
-           figure_images: int) -> tuple[dict, np.ndarray]:
+           figure_images: int, lpips_model) -> tuple[dict, np.ndarray]:
   """({number: [N]}, the first figure_images images' reconstructions
   [figure_images, samples, R, R, 3]) of one model."""
   logits = model.classify(images)
@@ -100,19 +105,12 @@ def _score(model: inversion.InversionModel, images: np.ndarray,
   for s in range(samples):
     noise = model.sample_noise(len(images), common.derive_seed(
         seed, NAME, s))
-    scores: dict[str, list] = {}
-    kept = []
-    for rows in common.chunks(len(images)):  # Bounded memory.
-      reconstruction = model.reconstruct(logits[rows], noise[rows])
-      kept.append(reconstruction[:max(0, figure_images - rows.start)])
-      chunk = {**metrics.distances(images[rows], reconstruction, distances),
-               **metrics.consistency(logits[rows],
-                                     model.classify(reconstruction))}
-      for name, value in chunk.items():
-        scores.setdefault(name, []).append(value)
-    for name, parts in scores.items():
-      values.setdefault(name, []).append(np.concatenate(parts))
-    shown.append(np.concatenate(kept))
+    scores, kept = common.score_reconstructions(
+        model, images, noise, distances, logits=logits, lpips=lpips_model,
+        keep=figure_images)
+    for name, value in scores.items():
+      values.setdefault(name, []).append(value)
+    shown.append(kept)
   numbers = {name: rows[0] for name, rows in values.items()}
   numbers.update({f"{name}_over_samples": np.mean(rows, axis=0)
                   for name, rows in values.items()})

@@ -70,16 +70,34 @@ def percentile_interval(point: float, samples: np.ndarray, *, n: int,
   return Interval(float(point), float(low), float(high), int(n), confidence)
 
 
+# Elements gathered at once by the vectorised mean of resamples.
+_BLOCK_ELEMENTS = 1 << 22
+
+
 def bootstrap_samples(values: np.ndarray, statistic: Statistic, *,
                       resamples: int, rng: np.random.Generator) -> np.ndarray:
   """`statistic` [R] on `resamples` resamples, with replacement, of the rows
   of `values` [n, ...] (rows are examples; a statistic of several columns,
-  e.g. an R² of [target, prediction] pairs, resamples them together)."""
+  e.g. an R² of [target, prediction] pairs, resamples them together).
+  np.mean, the usual statistic, is computed for blocks of resamples at
+  once (the same numbers as one call per resample, without the loop)."""
   values = np.asarray(values)
   n = len(values)
   indices = rng.integers(0, n, size=(resamples, n))
+  if statistic is np.mean:
+    return resampled_means(values, indices)
   return np.array([statistic(values[rows]) for rows in indices],
                   dtype=np.float64)
+
+
+def resampled_means(values: np.ndarray, indices: np.ndarray) -> np.ndarray:
+  """[R]: np.mean(values[rows]) for each row `rows` of indices [R, n]."""
+  flat = np.asarray(values).reshape(len(values), -1)
+  block = max(1, _BLOCK_ELEMENTS // max(1, indices.shape[1] * flat.shape[1]))
+  return np.concatenate([
+      flat[indices[start:start + block]].reshape(
+          len(indices[start:start + block]), -1).mean(axis=1)
+      for start in range(0, len(indices), block)]).astype(np.float64)
 
 
 def bootstrap_ci(values, statistic: Statistic = np.mean, *,
@@ -131,8 +149,13 @@ def paired_difference_ci(a, b, statistic: Statistic = np.mean, *,
   if count == 0:
     raise ValueError("paired_difference_ci needs at least one example.")
   rows = np.arange(count)
-  samples = bootstrap_samples(rows, difference, resamples=resamples,
-                              rng=np.random.default_rng(seed))
+  rng = np.random.default_rng(seed)
+  if statistic is np.mean:  # Vectorised, as bootstrap_samples.
+    indices = rng.integers(0, count, size=(resamples, count))
+    samples = resampled_means(a, indices) - resampled_means(b, indices)
+  else:
+    samples = bootstrap_samples(rows, difference, resamples=resamples,
+                                rng=rng)
   return percentile_interval(difference(rows), samples, n=count,
                              confidence=confidence)
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import base64
 import html
-import importlib
 import json
 import os
+import sys
 from typing import Optional
 
 import tensorflow as tf
@@ -89,12 +89,13 @@ def _png(path: str) -> str:
 
 
 def _description(experiment: str) -> str:
-  """The first paragraph of the experiment module's docstring."""
-  module = registry.EXPERIMENTS[experiment].split(":")[0]
+  """The first paragraph of the experiment module's docstring (registered
+  by "module:function" or as the function itself)."""
   try:
-    doc = importlib.import_module(f"logit_gan.analyses.{module}").__doc__
-  except ImportError:
+    function = registry.get(experiment)
+  except (ImportError, ValueError):
     return ""
+  doc = getattr(sys.modules.get(function.__module__), "__doc__", None)
   return (doc or "").strip().split("\n\n")[0]
 
 

@@ -15,6 +15,7 @@ CONSOLE_SCRIPTS = {
     "logit_probe": "logit_gan.cli.logit_probe:run",
     "analyze": "logit_gan.cli.analyze:run",
     "report": "logit_gan.cli.report:run",
+    "demo": "logit_gan.cli.demo:run",
 }
 
 setuptools.setup(

@@ -23,12 +23,29 @@ package's shapes datasets are built on first use, which takes minutes).
 Settings of the experiments are gin bindings under their names
 (--gin_bindings="logit_probe.probes = ['ridge', 'mlp']"); --seed seeds
 every experiment.
+
+--optimization_baseline adds optimization-based inversion
+(logit_gan/baselines/optimization_model.py, the slow path: hundreds of
+classifier passes per image) of the FIRST export's classifier. The runner
+gives every model every image, so the baseline runs separately: after
+the experiments above, the --optimization_experiment experiments run on
+[first export, baseline] over the first --optimization_images test images,
+into <out>/optimization/ (its own metrics.json and result.json files, with
+the paired differences between the export and the baseline on those
+images). Its settings are gin's `optimization_inversion.*`.
+
+--time_images=N times one reconstruct call of N test images per model
+(after a warm-up call; median and range of 3) and writes <out>/speed.json
+(and <out>/optimization/speed.json with the baseline): seconds per image
+on this machine, for the paper's speed claim.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import time
 
 from absl import app
 from absl import flags
@@ -59,6 +76,27 @@ flags.DEFINE_integer("seed", 0, "Seed of every experiment (noise, splits, "
                      "bootstrap).")
 flags.DEFINE_bool("force", False, "Rerun experiments whose results are up "
                   "to date.")
+# The optimization baseline's default experiments: the reconstructions and
+# their class (Fig. 1, Table 2), the dependence on the start (the paper's
+# criticism), iterative stability and the factors kept: about 20
+# inversions per image.
+OPTIMIZATION_EXPERIMENTS = ("reconstructions", "noise_resampling",
+                            "iterative_stability", "factor_recovery")
+OPTIMIZATION_FOLDER = "optimization"
+SPEED_FILE = "speed.json"
+SPEED_REPEATS = 3
+flags.DEFINE_bool("optimization_baseline", False, "Also run the "
+                  "optimization-based inversion of the first export's "
+                  "classifier beside it, on --optimization_images images, "
+                  "into <out>/optimization (module docstring).")
+flags.DEFINE_integer("optimization_images", 100, "Test images (the first "
+                     "ones) the optimization baseline inverts.")
+flags.DEFINE_multi_string("optimization_experiment",
+                          list(OPTIMIZATION_EXPERIMENTS), "Experiments run "
+                          "on the optimization baseline (repeatable).")
+flags.DEFINE_integer("time_images", 0, "Time reconstruct on this many test "
+                     "images per model into <out>/speed.json; 0: no "
+                     "timing.")
 
 
 def parse_export_dir(value: str) -> tuple[str | None, str]:
@@ -145,6 +183,78 @@ def load_examples(models: list, flag, extra_images: list[str]):
                                count=flag.num_images)
 
 
+def check_optimization_flags(flag) -> list[str]:
+  """The baseline's experiment names (an unknown one is a ValueError
+  before any work); imports the baseline so that gin can bind its
+  `optimization_inversion.*` settings. [] without --optimization_baseline."""
+  if not flag.optimization_baseline:
+    return []
+  if flag.optimization_images < 1:
+    raise app.UsageError("--optimization_images must be at least 1.")
+  from logit_gan.analyses import registry
+  names = list(dict.fromkeys(flag.optimization_experiment))
+  for name in names:
+    registry.get(name)  # Raises, listing the known names.
+  from logit_gan.baselines import optimization  # pylint: disable=unused-import
+  return names
+
+
+def time_per_image(models: list, examples, count: int, seed: int) -> dict:
+  """Seconds per image of one `reconstruct` call of the first `count`
+  images per model: a warm-up call (tracing), then the median, lowest and
+  highest of SPEED_REPEATS calls. On this machine, as it is loaded."""
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  images = examples.images[:count]
+  timed = {"images": len(images), "repeats": SPEED_REPEATS, "models": {}}
+  for model in models:
+    logits = model.classify(images)
+    noise = model.sample_noise(len(images), seed)
+    model.reconstruct(logits, noise)
+    seconds = []
+    for _ in range(SPEED_REPEATS):
+      began = time.perf_counter()
+      model.reconstruct(logits, noise)
+      seconds.append((time.perf_counter() - began) / len(images))
+    timed["models"][model.name] = {
+        "method": model.method, "seconds_per_image": float(np.median(
+            seconds)), "low": min(seconds), "high": max(seconds)}
+  return timed
+
+
+def write_speed(models: list, examples, out: str, flag) -> None:
+  """--time_images: speed.json in `out`, and a line per model."""
+  if flag.time_images < 1:
+    return
+  from logit_gan import files
+  timed = time_per_image(models, examples, flag.time_images, flag.seed)
+  files.write_text(os.path.join(out, SPEED_FILE),
+                   json.dumps(timed, indent=2))
+  print("time per image (reconstruct, batch of "
+        f"{timed['images']}): " + "; ".join(
+            f"{name} {entry['seconds_per_image'] * 1000:.3g} ms"
+            for name, entry in timed["models"].items()))
+
+
+def run_optimization_baseline(models: list, test_examples, names: list,
+                              flag) -> None:
+  """The baseline beside the first export on the first
+  --optimization_images images, into <out>/optimization (module doc)."""
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  from logit_gan.analyses import runner
+  from logit_gan.baselines import optimization_model
+  first = models[0]
+  baseline = optimization_model.OptimizationInversion.from_model(first)
+  subset = test_examples.subset(np.arange(min(flag.optimization_images,
+                                              len(test_examples))))
+  out = os.path.join(flag.out, OPTIMIZATION_FOLDER)
+  print(f"Optimization baseline (the slow path, {baseline.settings.steps} "
+        f"steps per image): {baseline.name} beside {first.name} on the "
+        f"first {len(subset)} test images -> {out}.")
+  runner.run_experiments([first, baseline], subset, names, out,
+                         seed=flag.seed, force=flag.force)
+  write_speed([first, baseline], subset, out, flag)
+
+
 def main(argv):
   flag = flags.FLAGS
   if len(argv) > 1 and not flag.images:
@@ -152,6 +262,7 @@ def main(argv):
   if flag.num_images < 1:
     raise app.UsageError("--num_images must be at least 1.")
   names = experiment_names(flag)
+  baseline_names = check_optimization_flags(flag)
   prepare_experiments(names)
   models = load_models(flag.export_dir)
   test_examples = load_examples(models, flag, list(argv[1:]))
@@ -161,9 +272,12 @@ def main(argv):
   from logit_gan.analyses import runner
   outcomes = runner.run_experiments(models, test_examples, names, flag.out,
                                     seed=flag.seed, force=flag.force)
+  write_speed(models, test_examples, flag.out, flag)
   print(f"Numbers: {os.path.join(flag.out, results.METRICS_FILE)}; "
         "figures and result.json: " + ", ".join(
             outcome.folder for outcome in outcomes) + ".")
+  if baseline_names:
+    run_optimization_baseline(models, test_examples, baseline_names, flag)
 
 
 def run():

@@ -64,12 +64,50 @@ class Run:
   record: run_dir.RunRecord
 
 
-def discriminator_looks_dead(metrics: dict, tolerance: float = 1e-2) -> bool:
-  """Whether D scores about 0 on real and fake images alike: the sign that
-  every ReLU feature of Ψ died (too high a D learning rate), after which D
-  gives G no signal and does not recover."""
-  return (abs(metrics.get("d_real", 1.0)) < tolerance
-          and abs(metrics.get("d_fake", 1.0)) < tolerance)
+# How many loops in a row D must look dead before the run stops.
+DEAD_LOOPS = 5
+
+
+class DeadDiscriminatorError(RuntimeError):
+  """D outputs one constant on every image and no longer trains G."""
+
+
+def discriminator_looks_dead(history: list[dict], loss_fn, *,
+                             loops: int = DEAD_LOOPS, min_steps: int = 400,
+                             tolerance: float = 1e-2) -> bool:
+  """Whether D has scored real and fake images alike, at its loss's fixed
+  point, for the last `loops` loops spanning at least `min_steps` steps.
+
+  A D whose ReLU features all died outputs only its bias c, on every image:
+  d_real = d_fake = c, and the hinge loss sits at relu(1 - c) + relu(1 + c)
+  = 2 whatever c in [-1, 1]: the gradients on the bias cancel and none
+  reach the dead features, so D does not recover and G gets no signal. Seen with too high a D learning rate for the logits'
+  scale (shapes_mini/standard.gin at GAN.d_lr = 2e-3: c = -0.1677 from step
+  1,400, its d_loss 2.000 and |d_real - d_fake| < 0.01 from step 500). A
+  healthy D can pass through such a point but does not stay there (the
+  robust shapes_mini run: |d_real - d_fake| >= 0.018 at all 70 loops).
+
+  Args:
+    history: the metrics of consecutive loops, oldest first, each a dict
+      with "step", "d_real" and "d_fake" (D's mean outputs on the last real
+      and fake batch) and "d_loss".
+    loss_fn: the GAN's loss (losses.hinge, ...): (d_real [B], d_fake [B])
+      -> Losses; the fixed point is its d_loss for the constant d_real.
+    loops, min_steps: how long D must have looked dead.
+    tolerance: on |d_real - d_fake| and on d_loss's distance to the fixed
+      point.
+  """
+  recent = list(history)[-loops:]
+  if (len(recent) < loops
+      or recent[-1]["step"] - recent[0]["step"] < min_steps):
+    return False
+  for metrics in recent:
+    constant = tf.constant([metrics["d_real"]], tf.float32)
+    fixed_point = float(loss_fn(constant, constant).d_loss)
+    if (abs(metrics["d_real"] - metrics["d_fake"]) >= tolerance
+        or abs(metrics["d_loss"] - fixed_point) >= tolerance):
+      return False
+  return True
 
 
 def standing_statistics_logits(classifier, spec: pipeline.DatasetSpec, *,
@@ -163,15 +201,24 @@ class Controller:
           "the input data, then rerun to resume from it.")
 
   def _watch_discriminator(self) -> None:
-    dead = discriminator_looks_dead(self.metrics)
-    self.dead_loops = self.dead_loops + 1 if dead else 0
-    if self.dead_loops == 3:
-      logging.warning(
-          "Step %d: D has scored about 0 on real and fake images for 3 "
-          "loops (d_real %.2g, d_fake %.2g): its features have probably "
-          "died and it no longer trains G. Lower GAN.d_lr, or restart from "
-          "an earlier checkpoint with train.training_steps.", self.step,
-          self.metrics["d_real"], self.metrics["d_fake"])
+    """Stops the run once D looks dead (`discriminator_looks_dead`): its
+    later steps would train nothing."""
+    history = [*getattr(self, "discriminator_history", []),
+               {"step": self.step, **self.metrics}][-DEAD_LOOPS:]
+    self.discriminator_history = history
+    model = self._run.model
+    if discriminator_looks_dead(history, model.loss_fn):
+      raise DeadDiscriminatorError(
+          f"Step {self.step}: D has scored real and fake images alike since "
+          f"step {history[0]['step']} (d_real {history[-1]['d_real']:.4f}, "
+          f"d_fake {history[-1]['d_fake']:.4f}, d_loss "
+          f"{history[-1]['d_loss']:.4f}: the loss's fixed point, where D "
+          "gets no gradient): its ReLU features died and it no longer "
+          "trains G, so the run stops here. The usual cause is too high a D "
+          f"learning rate for the scale of the classifier's logits "
+          f"(GAN.d_lr = {model.d_lr:g}). Start again in a new --model_dir "
+          "(the checkpoints since then hold the dead D) with a lower "
+          f"GAN.d_lr, e.g. --gin_bindings=\"GAN.d_lr = {model.d_lr / 2:g}\".")
 
   def _write_summaries(self, steps: int, seconds: float) -> None:
     model = self._run.model

@@ -11,7 +11,6 @@ import pytest
 import tensorflow as tf
 
 from logit_gan import config
-from logit_gan import controller
 from logit_gan import files
 from logit_gan import run_dir
 from logit_gan import trainer
@@ -191,14 +190,3 @@ def test_resuming_a_distributed_run_in_a_bucket(data_dir, caplog):
 def test_tpu_flag_needs_the_tpu_strategy():
   with pytest.raises(ValueError, match="--tpu=node-1 is for --strategy=tpu"):
     trainer.make_strategy("mirrored", "node-1")
-
-
-@pytest.mark.parametrize("d_real,d_fake,dead", [
-    (-0.0041, -0.00087, True),  # shapes run with GAN.disc_iters = 1, step 1700
-    (1.569, -1.622, False),  # make demo, step 1800
-    (0.2106, -0.1785, False),  # early training, step 100
-    (0.004, 0.9, False)])
-def test_dead_discriminator_is_recognized(d_real, d_fake, dead):
-  """Measured (d_real, d_fake) of runs whose D had died or not."""
-  metrics = {"d_real": d_real, "d_fake": d_fake, "d_loss": 2.0}
-  assert controller.discriminator_looks_dead(metrics) == dead

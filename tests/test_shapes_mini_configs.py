@@ -44,6 +44,7 @@ def test_gans_draw_16x16_with_the_best_knobs(name, run):
   assert gin.query_parameter("Generator.z_dim") == 30
   assert gin.query_parameter("Discriminator.channel_multipliers") == (2, 2, 4)
   assert gin.query_parameter("GAN.g_lr") == 0.001
-  assert gin.query_parameter("GAN.d_lr") == 0.002
+  # D at 2e-3 died on the standard classifier (docs/results.md).
+  assert gin.query_parameter("GAN.d_lr") == 0.001
   assert gin.query_parameter("classifier.path") == (
       f"runs/classifiers/{run}/classifier.keras")

@@ -16,11 +16,19 @@ import pytest
 import tensorflow as tf
 
 import analysis_models
+import cli_main
 from logit_gan.analyses import examples as examples_lib
 from logit_gan.analyses import inversion
 from logit_gan.analyses import reconstructions  # Registers its settings.
 from logit_gan.baselines import optimization  # Registers its gin settings.
-from logit_gan.cli import analyze
+
+
+@pytest.fixture(scope="module")
+def analyze():
+  """logit_gan.cli.analyze, its flags defined only while this module's
+  tests run (other commands define flags of the same names)."""
+  with cli_main.command_module("analyze") as module:
+    yield module
 
 
 def _examples(count: int) -> examples_lib.Examples:
@@ -39,7 +47,7 @@ def _flag(tmp_path, **values) -> types.SimpleNamespace:
 
 @pytest.mark.slow  # ~10 s of CPU: traces the optimization and the runner.
 def test_the_baseline_runs_beside_the_first_model_on_the_subset(
-    tmp_path, capsys):
+    analyze, tmp_path, capsys):
   assert optimization.Settings and reconstructions.NAME  # Registered.
   gin.bind_parameter("optimization_inversion.steps", 3)
   gin.bind_parameter("reconstructions.samples", 1)
@@ -68,7 +76,7 @@ def test_the_baseline_runs_beside_the_first_model_on_the_subset(
   assert "reconstructions: up to date" in capsys.readouterr().out
 
 
-def test_optimization_flags_are_checked_before_any_work(tmp_path):
+def test_optimization_flags_are_checked_before_any_work(analyze, tmp_path):
   assert analyze.check_optimization_flags(
       _flag(tmp_path, optimization_baseline=False)) == []
   assert analyze.check_optimization_flags(_flag(
@@ -97,7 +105,7 @@ class _Sleepy(inversion.InversionModel):
     return tf.zeros((images.shape[0], 10))
 
 
-def test_time_per_image_is_the_call_over_the_images():
+def test_time_per_image_is_the_call_over_the_images(analyze):
   timed = analyze.time_per_image([_Sleepy(0.08)], _examples(8), 4, seed=0)
   entry = timed["models"]["sleepy"]
   assert timed["images"] == 4 and timed["repeats"] == analyze.SPEED_REPEATS

@@ -4,6 +4,8 @@ its input checks and its command's argument errors."""
 import numpy as np
 import pytest
 
+import cli_main
+
 from logit_gan.analyses import logit_probe
 from logit_gan.analyses import stats
 
@@ -174,10 +176,17 @@ def test_paired_difference_cancels_what_the_pairs_share():
     stats.bootstrap_ci(a, confidence=95)
 
 
-def test_command_refuses_unexpected_arguments():
+@pytest.fixture(scope="module")
+def command():
+  """logit_gan.cli.logit_probe, its flags defined only while this module's
+  tests run (other commands define flags of the same names)."""
+  with cli_main.command_module("logit_probe") as module:
+    yield module
+
+
+def test_command_refuses_unexpected_arguments(command):
   from absl import app
   from absl import flags
-  from logit_gan.cli import logit_probe as command
   flags.FLAGS(["logit_probe", "--out=/tmp/x.json"])
   try:
     with pytest.raises(app.UsageError, match="Unexpected arguments"):
@@ -193,20 +202,18 @@ def test_command_refuses_unexpected_arguments():
     ("shapes", 16, None, "logit_gan_shapes/32"),
     ("shapes", 32, "ood_32", "logit_gan_shapes/ood_32"),
 ])
-def test_command_reads_the_gin_dataset(name, resolution, config, expected):
-  from logit_gan.cli import logit_probe as command
+def test_command_reads_the_gin_dataset(command, name, resolution, config,
+                                       expected):
   assert command.tfds_name_of(name, resolution, config) == expected
 
 
-def test_command_refuses_a_dataset_without_factors():
+def test_command_refuses_a_dataset_without_factors(command):
   from absl import app
-  from logit_gan.cli import logit_probe as command
   with pytest.raises(app.UsageError, match="shapes_mini"):
     command.tfds_name_of("imagenet_64", 64)
 
 
-def test_command_adds_the_hue_offset_that_does_not_wrap():
-  from logit_gan.cli import logit_probe as command
+def test_command_adds_the_hue_offset_that_does_not_wrap(command):
   factors = {"hue_family": np.array([0, 0, 1, 4]),
              "foreground_hue": np.array([0.95, 0.05, 0.25, 0.8])}
   offset = command.with_hue_offset(factors)["foreground_hue_offset"]

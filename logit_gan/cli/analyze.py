@@ -9,7 +9,10 @@ writes analysis/<experiment>/*.png and result.json, and analysis/
 metrics.json (one record per experiment, model and number), prints one line
 per experiment and a progress line with ETA, and reruns only what is
 missing (a changed model, image, setting or seed reruns; --force reruns
-all). --all runs every experiment of `logit_gan.analyses.registry`.
+all). --all runs every experiment of `logit_gan.analyses.registry` that
+the test images allow (one without the labels or ground-truth factors it
+needs is skipped with a line saying so; named with --experiment, it is an
+error).
 
 --export_dir NAME=PATH names a model (default: the export's folder name);
 PATH is a bin/export --export_dir or one of its version folders, exported
@@ -160,10 +163,12 @@ def main(argv):
   from logit_gan.analyses import results
   from logit_gan.analyses import runner
   outcomes = runner.run_experiments(models, test_examples, names, flag.out,
-                                    seed=flag.seed, force=flag.force)
+                                    seed=flag.seed, force=flag.force,
+                                    skip_unmet=flag.all)
   print(f"Numbers: {os.path.join(flag.out, results.METRICS_FILE)}; "
         "figures and result.json: " + ", ".join(
-            outcome.folder for outcome in outcomes) + ".")
+            outcome.folder for outcome in outcomes if not outcome.skipped)
+        + ".")
 
 
 def run():

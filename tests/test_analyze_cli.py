@@ -158,6 +158,31 @@ def test_runner_refuses_before_any_work(fake_registered, tmp_path):
   assert fake_registered == [] and not os.listdir(tmp_path)
 
 
+def test_needs_the_images_do_not_meet_refuse_or_skip(fake_registered,
+                                                    monkeypatch, tmp_path):
+  monkeypatch.setitem(registry.NEEDS, "fake", lambda settings: (
+      ("labels",) if settings["scale"] > 1 else ("factors",)))
+  models = [PixelModel("a"), PixelModel("b")]
+  plain = examples_lib.Examples(pixel_examples(40).images, source="files:x")
+  with pytest.raises(ValueError, match="fake needs a dataset with "
+                     "ground-truth factors: shapes or shapes_mini .*files:x"):
+    runner.run_experiments(models, plain, ["fake"], str(tmp_path), seed=0,
+                           progress=False)
+  stream = io.StringIO()
+  outcomes = runner.run_experiments(models, plain, ["fake"], str(tmp_path),
+                                    seed=0, skip_unmet=True, progress=stream)
+  assert [(o.ran, o.skipped) for o in outcomes] == [(False, True)]
+  assert stream.getvalue() == ("fake: skipped: the test images have no "
+                               "factors\n")
+  gin.bind_parameter("fake_experiment.scale", 2.0)  # Needs labels now.
+  with pytest.raises(ValueError, match="fake needs labelled test images"):
+    runner.run_experiments(models, plain, ["fake"], str(tmp_path), seed=0,
+                           progress=False)
+  outcomes, _ = _run(tmp_path)  # Labelled images with factors: it runs.
+  assert [o.ran for o in outcomes] == [True] and fake_registered == [0]
+  assert registry.needs("adversarial", {"select": "all"}) == ()
+
+
 def test_settings_are_defaults_with_gin_bindings():
   assert runner.settings_of(fake_experiment) == {"scale": 1.0}
   gin.bind_parameter("logit_probe.splits", 2)

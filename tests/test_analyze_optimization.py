@@ -41,7 +41,8 @@ def _examples(count: int) -> examples_lib.Examples:
 def _flag(tmp_path, **values) -> types.SimpleNamespace:
   defaults = dict(optimization_baseline=True, optimization_images=5,
                   optimization_experiment=["reconstructions"],
-                  out=str(tmp_path), seed=0, force=False, time_images=2)
+                  out=str(tmp_path), seed=0, force=False, time_images=2,
+                  all=False)
   return types.SimpleNamespace(**{**defaults, **values})
 
 
@@ -74,6 +75,25 @@ def test_the_baseline_runs_beside_the_first_model_on_the_subset(
                                     ["reconstructions"],
                                     _flag(tmp_path, time_images=0))
   assert "reconstructions: up to date" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("names, all_, skips", [
+    (None, False, True),  # The defaults: factor_recovery needs factors.
+    (["factor_recovery"], False, False),  # Named: refused if unmet.
+    (["factor_recovery"], True, True),
+])
+def test_the_default_baseline_experiments_skip_what_images_do_not_allow(
+    analyze, tmp_path, monkeypatch, names, all_, skips):
+  from logit_gan.analyses import runner
+  passed = {}
+  monkeypatch.setattr(runner, "run_experiments",
+                      lambda *args, **kwargs: passed.update(kwargs))
+  monkeypatch.setattr(analyze, "write_speed", lambda *args: None)
+  names = list(analyze.OPTIMIZATION_EXPERIMENTS) if names is None else names
+  analyze.run_optimization_baseline(analysis_models.tiny_models(),
+                                    _examples(4), names,
+                                    _flag(tmp_path, all=all_))
+  assert passed["skip_unmet"] is skips
 
 
 def test_optimization_flags_are_checked_before_any_work(analyze, tmp_path):

@@ -85,12 +85,12 @@ def reconstruction_metrics(distances: Sequence[str], *, lpips: bool,
   ValueError before any work for an unknown name, or "lpips" named
   without its weight files."""
   distances = tuple(distances)
-  unknown = [k for k in distances
-             if k not in metrics.DISTANCES and k != "lpips"]
+  known = sorted(metrics.DISTANCES) + ["lpips"]
+  unknown = [k for k in distances if k not in known]
   if unknown or not distances:
-    raise ValueError(f"{experiment}: distances must be one or more of "
-                     f"{sorted(metrics.DISTANCES) + ['lpips']}, not "
-                     f"{distances!r}.")
+    raise ValueError(f"Unknown distance(s) {unknown} in {experiment}."
+                     f"distances = {distances!r}: give one or more of "
+                     f"{known}.")
   model = None
   if lpips or "lpips" in distances:
     model = lpips_lib.load_lpips()

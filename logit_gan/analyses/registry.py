@@ -44,6 +44,24 @@ EXPERIMENTS: dict[str, Union[str, Callable]] = {
 }
 
 
+# What the test images must carry for an experiment, given its settings:
+# "labels" and/or "factors" (the ground truth of shapes and shapes_mini).
+# The runner checks before anything runs; `--all` skips an experiment
+# whose needs the images do not meet (e.g. on --images files).
+NEEDS: dict[str, Callable[[dict], tuple[str, ...]]] = {
+    "logit_probe": lambda settings: ("labels", "factors"),
+    "misclassified": lambda settings: ("labels",),
+    "adversarial": lambda settings: (
+        ("labels",) if settings.get("select") == "correct" else ()),
+    "factor_recovery": lambda settings: ("factors",),
+}
+
+
+def needs(name: str, settings: dict) -> tuple[str, ...]:
+  """What experiment `name` needs of its test images at `settings`."""
+  return NEEDS[name](settings) if name in NEEDS else ()
+
+
 def names() -> list[str]:
   return list(EXPERIMENTS)
 

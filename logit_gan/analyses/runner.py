@@ -20,8 +20,11 @@ checked of the experiment's code: after changing it, pass `force`.
 
 Before anything runs, every name is resolved (an unknown one is a
 ValueError listing the known ones), the models are checked to be
-comparable (`inversion.check_compatible`) and the examples to be of the
-models' resolution.
+comparable (`inversion.check_compatible`), the examples to be of the
+models' resolution and to carry what each experiment needs
+(`registry.needs`: labels, ground-truth factors). An experiment whose
+needs they do not meet is a ValueError, or with `skip_unmet` (bin/analyze
+--all) skipped with a line saying why.
 """
 
 from __future__ import annotations
@@ -52,13 +55,15 @@ RUNNER_ARGUMENTS = ("models", "examples", "seed")
 @dataclasses.dataclass(frozen=True)
 class Outcome:
   """What happened to one experiment: `ran` (False: its result was up to
-  date), its one-line summary, the seconds it took (0 when skipped) and
-  its folder out/<name>."""
+  date, or it was skipped), its one-line summary (or why it was skipped),
+  the seconds it took (0 when it did not run), its folder out/<name>, and
+  `skipped` when the test images lack what it needs."""
   name: str
   ran: bool
   summary: str
   seconds: float
   folder: str
+  skipped: bool = False
 
 
 def settings_of(function: Callable) -> dict:
@@ -136,6 +141,30 @@ def check_inputs(models: Sequence[inversion.InversionModel],
         "files; from_dataset and from_tfds take resolution= too).")
 
 
+def unmet_needs(name: str, settings: dict,
+                examples: examples_lib.Examples) -> list[str]:
+  """What experiment `name` needs (`registry.needs`) that the examples
+  lack: [] or some of "labels", "factors"."""
+  have = {"labels": examples.labels is not None,
+          "factors": bool(examples.factors)}
+  return [need for need in registry.needs(name, settings)
+          if not have[need]]
+
+
+def unmet_message(name: str, missing: Sequence[str],
+                  examples: examples_lib.Examples) -> str:
+  """Why experiment `name` cannot run on the examples, and what to do."""
+  source = examples.source or "the caller"
+  if "factors" in missing:
+    return (f"{name} needs a dataset with ground-truth factors: shapes or "
+            f"shapes_mini (the test images from {source} have none; use an "
+            "export trained on one, without --images or --tfds).")
+  return (f"{name} needs labelled test images (those from {source} have "
+          "none): give a dataset (the exports' own, or --tfds), not image "
+          "files" + (f", or set {name}.select = 'all'." if name ==
+                     "adversarial" else "."))
+
+
 def _stream(progress: Union[bool, TextIO]):
   if progress is True:
     return sys.stdout
@@ -173,9 +202,24 @@ def _run_one(name, function, models, examples, *, seed, key, out):
   return Outcome(name, True, result.summary, seconds, folder)
 
 
+def _check_needs(names, functions, examples, skip_unmet: bool) -> dict:
+  """{name: why it is skipped} of the experiments whose needs the
+  examples do not meet; a ValueError instead unless skip_unmet."""
+  skipped = {}
+  for name in names:
+    missing = unmet_needs(name, settings_of(functions[name]), examples)
+    if missing and not skip_unmet:
+      raise ValueError(unmet_message(name, missing, examples))
+    if missing:
+      skipped[name] = (f"skipped: the test images have no "
+                       f"{' and no '.join(missing)}")
+  return skipped
+
+
 def run_experiments(models: Sequence[inversion.InversionModel],
                     examples: examples_lib.Examples, names: Sequence[str],
                     out: str, *, seed: int, force: bool = False,
+                    skip_unmet: bool = False,
                     progress: Union[bool, TextIO] = True) -> list[Outcome]:
   """Runs the experiments `names` (in order) on `models` and `examples`
   and writes them under `out` (see the module docstring).
@@ -187,6 +231,8 @@ def run_experiments(models: Sequence[inversion.InversionModel],
     out: the output folder (created).
     seed: passed to every experiment.
     force: rerun experiments whose result is up to date.
+    skip_unmet: skip (with a line saying why) the experiments whose needs
+      the examples do not meet, instead of refusing them all.
     progress: where the progress line (with ETA over the experiments to
       run) and the one-line summaries go: True for stdout, a stream, or
       False for nowhere.
@@ -197,9 +243,10 @@ def run_experiments(models: Sequence[inversion.InversionModel],
   names = list(dict.fromkeys(names))
   functions = {name: registry.get(name) for name in names}
   check_inputs(models, examples)
+  unmet = _check_needs(names, functions, examples, skip_unmet)
   keys = {name: input_key(name, functions[name], models, examples, seed=seed)
-          for name in names}
-  stale = [name for name in names if force or (results.read_result(
+          for name in names if name not in unmet}
+  stale = [name for name in keys if force or (results.read_result(
       out, name) or {}).get("key") != keys[name]]
   stream = _stream(progress)
   bar = progress_lib.Progress(len(stale), unit="experiment", interval=0.0,
@@ -207,6 +254,11 @@ def run_experiments(models: Sequence[inversion.InversionModel],
   outcomes = []
   for name in names:
     folder = os.path.join(str(out), name)
+    if name in unmet:
+      outcomes.append(Outcome(name, False, unmet[name], 0.0, folder,
+                              skipped=True))
+      _write_line(stream, bar, f"{name}: {unmet[name]}")
+      continue
     if name not in stale:
       summary = _restore_records(out, name)
       outcomes.append(Outcome(name, False, summary, 0.0, folder))

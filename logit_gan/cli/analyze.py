@@ -9,7 +9,10 @@ writes analysis/<experiment>/*.png and result.json, and analysis/
 metrics.json (one record per experiment, model and number), prints one line
 per experiment and a progress line with ETA, and reruns only what is
 missing (a changed model, image, setting or seed reruns; --force reruns
-all). --all runs every experiment of `logit_gan.analyses.registry`.
+all). --all runs every experiment of `logit_gan.analyses.registry` that
+the test images allow (one without the labels or ground-truth factors it
+needs is skipped with a line saying so; named with --experiment, it is an
+error).
 
 --export_dir NAME=PATH names a model (default: the export's folder name);
 PATH is a bin/export --export_dir or one of its version folders, exported
@@ -250,8 +253,11 @@ def run_optimization_baseline(models: list, test_examples, names: list,
   print(f"Optimization baseline (the slow path, {baseline.settings.steps} "
         f"steps per image): {baseline.name} beside {first.name} on the "
         f"first {len(subset)} test images -> {out}.")
+  # The default experiments skip what the images do not allow, as --all.
+  default = names == list(OPTIMIZATION_EXPERIMENTS)
   runner.run_experiments([first, baseline], subset, names, out,
-                         seed=flag.seed, force=flag.force)
+                         seed=flag.seed, force=flag.force,
+                         skip_unmet=flag.all or default)
   write_speed([first, baseline], subset, out, flag)
 
 
@@ -271,11 +277,13 @@ def main(argv):
   from logit_gan.analyses import results
   from logit_gan.analyses import runner
   outcomes = runner.run_experiments(models, test_examples, names, flag.out,
-                                    seed=flag.seed, force=flag.force)
+                                    seed=flag.seed, force=flag.force,
+                                    skip_unmet=flag.all)
   write_speed(models, test_examples, flag.out, flag)
   print(f"Numbers: {os.path.join(flag.out, results.METRICS_FILE)}; "
         "figures and result.json: " + ", ".join(
-            outcome.folder for outcome in outcomes) + ".")
+            outcome.folder for outcome in outcomes if not outcome.skipped)
+        + ".")
   if baseline_names:
     run_optimization_baseline(models, test_examples, baseline_names, flag)
 

@@ -191,7 +191,7 @@ class Controller:
 
   def _maybe_checkpoint(self) -> None:
     if self._at(self.settings.save_checkpoints_steps):
-      self._run.manager.save(checkpoint_number=self.step)
+      run_dir.save_checkpoint(self._run.manager, self.step)
 
   def _maybe_evaluate(self, began: float) -> Optional[dict]:
     if not self._at(self.settings.eval_every_steps):

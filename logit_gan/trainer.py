@@ -5,10 +5,11 @@ the frozen classifier Φ (gin `classifier.*`), the dataset spec (gin
 `dataset.*`) and the networks (gin `Generator.*`, `Discriminator.*`) and
 passes them down. The run then goes as orbit's controller does:
 
-  1. `build_run`: the inputs are checked first (a missing dataset, weights
-     file or cache fails before anything is built), then `gan.LogitGAN` is
-     built in the strategy's scope with its input iterator, checkpoint and
-     checkpoint manager;
+  1. `build_run`: model_dir is checked writable (a probe file) and the
+     inputs are checked (a missing dataset, weights file or cache fails
+     before anything is built), then `gan.LogitGAN` is built in the
+     strategy's scope with its input iterator, checkpoint and checkpoint
+     manager;
   2. `start`: `run_dir.restore_or_init` restores the latest checkpoint in
      `model_dir` or saves the initial one; a resumed run trains at the
      learning rates configured now; the config and the run's record
@@ -21,6 +22,7 @@ passes them down. The run then goes as orbit's controller does:
      generator, standing statistics refilled, reconstructs a fixed set of
      test images; the classifier's class agreement with the originals is
      logged with an image grid).
+A failed checkpoint write is reported as run_dir.CheckpointWriteError.
 
 `model_dir` (local or gs://, files.py) receives what run_dir.py lists:
 checkpoints (G, D, EMA G, both optimizers, the step and the gin config),
@@ -188,6 +190,7 @@ def build_run(model_dir: str, strategy: tf.distribute.Strategy,
   yet)."""
   chief = _is_chief(strategy)
   _check_num_classes(generator, classifier)
+  run_dir.check_writable(model_dir)
   resolution = generator.resolution
   _check_training_data(classifier, spec, resolution,
                        settings.logit_cache_dir, chief=chief)
@@ -251,6 +254,7 @@ def _build_logit_cache(classifier, spec: pipeline.DatasetSpec,
         f"No logit cache in {cache_dir}. In multi-worker training build it "
         "before starting the workers: bin/cache_logits --gin_file=... "
         f"--split=train --resolution={resolution} --output_dir={cache_dir}")
+  run_dir.check_writable(cache_dir, "train.logit_cache_dir")
   logging.info("Caching %s's logits of the training split in %s (once; "
                "later runs read them).", classifier.name, cache_dir)
   logit_cache.cache_split(classifier, cache_dir, spec=spec, split="train",

@@ -53,6 +53,14 @@ def test_missing_dataset_fails_before_building(tmp_path):
   assert not (tmp_path / "model").exists()  # No empty model_dir left.
 
 
+def test_unwritable_model_dir_fails_before_building(tmp_path, data_dir):
+  (tmp_path / "file").write_text("")
+  with pytest.raises(run_dir.NotWritableError,
+                     match=f"Cannot write to {tmp_path}/file/model .*Give "
+                     "--model_dir a folder this user may write to"):
+    run(tmp_path / "file" / "model", data_dir)
+
+
 def test_missing_classifier_file_is_named(tmp_path, data_dir):
   missing = tmp_path / "nowhere" / "classifier.keras"
   with pytest.raises(Exception, match="nowhere"):

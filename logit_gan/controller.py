@@ -3,11 +3,13 @@ what `trainer.train` runs once the run is built and started.
 
 `Controller.run` is a short loop of named steps: train up to the next
 boundary (iterations_per_loop, a checkpoint, an evaluation or a summary)
-in one tf.function call, check the losses and weights are finite, write
-summaries, maybe checkpoint, maybe evaluate. The `Evaluator` measures the
-class agreement of EMA reconstructions of fixed test images (standing
-statistics refilled from the same training batches every time, as
-`trained.load` refills them) and draws the image grid.
+in one tf.function call, check the losses and weights are finite
+(non_finite.py: stop, or skip non-finite batches), write summaries, maybe
+checkpoint, maybe evaluate. The compiled loop ends early at a step the
+non-finite guard stops at. The `Evaluator` measures the class agreement
+of EMA reconstructions of fixed test images (standing statistics
+refilled from the same training batches every time, as `trained.load`
+refills them) and draws the image grid.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import tensorflow as tf
 
 from logit_gan import evaluation
 from logit_gan import gan as gan_lib
+from logit_gan import non_finite
 from logit_gan import progress as progress_lib
 from logit_gan import run_dir
 from logit_gan.classifiers import zoo
@@ -45,6 +48,8 @@ class Settings:
   standing_statistics_batches: int
   summary_every_steps: int
   checkpoint_input_pipeline: bool
+  skip_non_finite_batches: bool = False
+  max_skipped_in_a_row: int = 10
 
 
 @dataclasses.dataclass
@@ -106,7 +111,10 @@ class Controller:
                     or [] if entry["step"] <= start_step]
     self.metrics = {}
     self.dead_loops = 0
-    self._train_function = _train_function(run)
+    self.guard = non_finite.Guard(
+        skip=self.settings.skip_non_finite_batches,
+        max_in_a_row=self.settings.max_skipped_in_a_row)
+    self._train_function = _train_function(run, self.guard)
 
   def run(self) -> dict:
     """Trains to `training_steps`; returns the final metrics and step."""
@@ -114,8 +122,7 @@ class Controller:
     bar = progress_lib.Progress(total, self.start_step)
     began = time.time()
     while self.step < total:
-      steps = self._steps_to_next_boundary()
-      seconds = self._train(steps)
+      steps, seconds = self._train(self._steps_to_next_boundary())
       self._watch_discriminator()
       self._write_summaries(steps, seconds)
       shown = {k: self.metrics[k]
@@ -137,30 +144,19 @@ class Controller:
                   _next_multiple(self.step, s.summary_every_steps)]
     return min(boundaries) - self.step
 
-  def _train(self, steps: int) -> float:
-    """Runs `steps` steps in one call, checks the result is finite and
-    advances; returns the seconds they took."""
+  def _train(self, steps: int) -> tuple[int, float]:
+    """Runs up to `steps` steps in one call (fewer when the loop stops
+    early), checks the result (`non_finite.Guard.check`) and advances;
+    returns the steps run and the seconds they took."""
     began = time.time()
-    result, weights_finite = self._train_function(tf.constant(steps))
+    result, done, weights_finite = self._train_function(tf.constant(steps))
     self.metrics = {name: float(value) for name, value in result.items()}
-    seconds = time.time() - began
-    self._check_finite(bool(weights_finite), steps)
-    self.step += steps
-    return seconds
-
-  def _check_finite(self, weights_finite: bool, steps: int) -> None:
-    bad = [name for name, value in self.metrics.items()
-           if not np.isfinite(value)]
-    if not weights_finite:  # A last update can break finite losses.
-      bad.append("the network weights")
-    if bad:
-      manager = self._run.manager
-      raise FloatingPointError(
-          f"Training diverged: {', '.join(bad)} became non-finite in steps "
-          f"{self.step + 1}-{self.step + steps}. Nothing after step "
-          f"{_latest_step(manager)} was saved; the last good checkpoint is "
-          f"{manager.latest_checkpoint}. Lower GAN.g_lr / GAN.d_lr or check "
-          "the input data, then rerun to resume from it.")
+    done, seconds = int(done), time.time() - began
+    self.guard.check(self.metrics, bool(weights_finite),
+                     first=self.step + 1, last=self.step + done,
+                     checkpoint=self._run.manager.latest_checkpoint)
+    self.step += done
+    return done, seconds
 
   def _watch_discriminator(self) -> None:
     dead = discriminator_looks_dead(self.metrics)
@@ -177,7 +173,10 @@ class Controller:
     model = self._run.model
     with self.evaluator.writer.as_default(step=self.step):
       for name, value in self.metrics.items():
-        tf.summary.scalar(f"losses/{name}", value)
+        if name != non_finite.SKIPPED:
+          tf.summary.scalar(f"losses/{name}", value)
+      if self.guard.skip:
+        tf.summary.scalar("non_finite/skipped_batches", self.guard.skipped)
       tf.summary.scalar("optimizer/g_lr", model.g_lr)
       tf.summary.scalar("optimizer/d_lr", model.d_lr)
       tf.summary.scalar("speed/steps_per_sec", steps / seconds)
@@ -222,17 +221,23 @@ class Controller:
     return {**self.metrics, **final, "step": self.step}
 
 
-def _train_function(run: Run):
-  """`steps` (a scalar tensor) training steps in one tf.function call; it
-  returns the last step's metrics and whether every weight is finite."""
+def _train_function(run: Run, guard: non_finite.Guard):
+  """Up to `steps` (a scalar tensor) training steps in one tf.function
+  call: after each it ends when `guard` says so (non-finite values). It
+  returns the last step's metrics, the steps run and whether every weight
+  is finite."""
   model, iterator, strategy = run.model, run.iterator, run.strategy
 
   @tf.function
   def run_steps(steps):
     metrics = {name: tf.constant(0.0) for name in gan_lib.METRICS}
+    done = tf.constant(0)
     for _ in tf.range(steps):
       metrics = model.train_step(next(iterator), strategy)
-    return metrics, model.weights_are_finite()
+      done += 1
+      if guard.stops_after(metrics):
+        break
+    return metrics, done, model.weights_are_finite()
 
   return run_steps
 

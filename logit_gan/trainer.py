@@ -17,7 +17,8 @@ passes them down. The run then goes as orbit's controller does:
   3. `controller.Controller.run`: a short loop of named steps: train up
      to the next boundary (`iterations_per_loop` steps in one tf.function
      call), check the losses and weights are finite (a NaN stops the run
-     and keeps the last good checkpoint), write summaries, maybe checkpoint
+     and keeps the last good checkpoint, or its batch is skipped:
+     non_finite.py), write summaries, maybe checkpoint
      (`save_checkpoints_steps`), maybe evaluate (`eval_every_steps`: the EMA
      generator, standing statistics refilled, reconstructs a fixed set of
      test images; the classifier's class agreement with the originals is
@@ -101,7 +102,9 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
           grid_examples: int = 8, grid_samples: int = 3,
           standing_statistics_batches: int = 8,
           summary_every_steps: int = 100,
-          checkpoint_input_pipeline: bool = True) -> dict:
+          checkpoint_input_pipeline: bool = True,
+          skip_non_finite_batches: bool = False,
+          max_skipped_in_a_row: int = 10) -> dict:
   """Trains the logit-inversion GAN; returns the final metrics.
 
   Args (gin `train.*`; compare_gan's names in brackets):
@@ -130,6 +133,9 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
       the uninterrupted run would have. Off, and under a tf.distribute
       strategy other than the default (whose iterators TensorFlow cannot
       checkpoint): a resumed run restarts the data order.
+    skip_non_finite_batches, max_skipped_in_a_row: leave out the updates of
+      a batch whose losses or gradients are NaN or inf, and stop after this
+      many such steps in a row (non_finite.py); off: stop at the first.
   """
   settings = controller.Settings(**{
       name: value for name, value in locals().items()
@@ -145,8 +151,14 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
       spec=pipeline.DatasetSpec(), generator=Generator(),
       discriminator=Discriminator(), config_text=gin.config_str(),
       step_functions=configured_step_functions())
+  return _start_and_train(run)
+
+
+def _start_and_train(run: controller.Run) -> dict:
+  """Starts `run` (`start`) and trains it to the end; returns the final
+  metrics."""
   result = controller.Controller(run, start(run)).run()
-  _cleanup_scratch(run.model_dir, strategy)
+  _cleanup_scratch(run.model_dir, run.strategy)
   return result
 
 
@@ -201,6 +213,7 @@ def build_run(model_dir: str, strategy: tf.distribute.Strategy,
         None if settings.logit_cache_dir else classifier,
         generator=generator, discriminator=discriminator, seed=settings.seed,
         **(step_functions or {}))
+  model.skip_non_finite = settings.skip_non_finite_batches
   iterator = iter(_training_input(
       strategy, spec, batch_size=settings.batch_size,
       batches_per_step=model.batches_per_step, resolution=resolution,

@@ -4,16 +4,18 @@ what `trainer.train` runs once the run is built and started.
 `Controller.run` is a short loop of named steps: train up to the next
 boundary (iterations_per_loop, a checkpoint, an evaluation or a summary)
 in one tf.function call, check the losses and weights are finite
-(non_finite.py: stop, or skip non-finite batches), write summaries, maybe
-checkpoint, maybe evaluate. The compiled loop ends early at a step the
-non-finite guard stops at. The `Evaluator` measures the class agreement
-of EMA reconstructions of fixed test images (standing statistics
-refilled from the same training batches every time, as `trained.load`
-refills them) and draws the image grid.
+(non_finite.py: stop, or skip non-finite batches), save and stop on
+SIGTERM (interruptions.py), write summaries, maybe checkpoint, maybe
+evaluate. The compiled loop ends early, after the step that was running,
+on SIGTERM or at a step the non-finite guard stops at. The `Evaluator`
+measures the class agreement of EMA reconstructions of fixed test images
+(standing statistics refilled from the same training batches every time,
+as `trained.load` refills them) and draws the image grid.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from typing import Any, Optional
@@ -24,6 +26,7 @@ import tensorflow as tf
 
 from logit_gan import evaluation
 from logit_gan import gan as gan_lib
+from logit_gan import interruptions
 from logit_gan import non_finite
 from logit_gan import progress as progress_lib
 from logit_gan import run_dir
@@ -98,8 +101,8 @@ def evaluation_batch_size(batch_size: int) -> int:
 
 class Controller:
   """The training loop of a started run, one named step per concern (as
-  orbit's controller): train to the next boundary, check finite, write
-  summaries, maybe checkpoint, maybe evaluate."""
+  orbit's controller): train to the next boundary, check finite, stop on
+  SIGTERM, write summaries, maybe checkpoint, maybe evaluate."""
 
   def __init__(self, run: Run, start_step: int):
     self._run = run
@@ -114,25 +117,31 @@ class Controller:
     self.guard = non_finite.Guard(
         skip=self.settings.skip_non_finite_batches,
         max_in_a_row=self.settings.max_skipped_in_a_row)
-    self._train_function = _train_function(run, self.guard)
+    self.preemption = interruptions.preemption_watch(run.strategy)
+    self._train_function = _train_function(run, self.guard,
+                                           self.preemption.requested)
 
   def run(self) -> dict:
-    """Trains to `training_steps`; returns the final metrics and step."""
+    """Trains to `training_steps`; returns the final metrics and step. On
+    SIGTERM it saves the current step and raises
+    interruptions.Preempted."""
     total = self.settings.training_steps
     bar = progress_lib.Progress(total, self.start_step)
     began = time.time()
-    while self.step < total:
-      steps, seconds = self._train(self._steps_to_next_boundary())
-      self._watch_discriminator()
-      self._write_summaries(steps, seconds)
-      shown = {k: self.metrics[k]
-               for k in ("d_loss", "g_loss", "d_real", "d_fake")}
-      self._maybe_checkpoint()
-      result = self._maybe_evaluate(began)
-      if result:
-        shown["agreement"] = result["class_agreement"]
-      bar.update(self.step, shown,
-                 force=self.step % self.settings.eval_every_steps == 0)
+    with self.preemption, _flushing(self.evaluator.writer):
+      while self.step < total:
+        steps, seconds = self._train(self._steps_to_next_boundary())
+        self.preemption.check(self.step, self._save)
+        self._watch_discriminator()
+        self._write_summaries(steps, seconds)
+        shown = {k: self.metrics[k]
+                 for k in ("d_loss", "g_loss", "d_real", "d_fake")}
+        self._maybe_checkpoint()
+        result = self._maybe_evaluate(began)
+        if result:
+          shown["agreement"] = result["class_agreement"]
+        bar.update(self.step, shown,
+                   force=self.step % self.settings.eval_every_steps == 0)
     return self._finish(bar, began)
 
   def _steps_to_next_boundary(self) -> int:
@@ -157,6 +166,14 @@ class Controller:
                      checkpoint=self._run.manager.latest_checkpoint)
     self.step += done
     return done, seconds
+
+  def _save(self, step: int) -> str:
+    """Saves the checkpoint of `step` (run_dir.save_checkpoint) unless it
+    is the latest already; returns its path."""
+    manager = self._run.manager
+    if manager.latest_checkpoint and _latest_step(manager) == step:
+      return manager.latest_checkpoint
+    return run_dir.save_checkpoint(manager, step)
 
   def _watch_discriminator(self) -> None:
     dead = discriminator_looks_dead(self.metrics)
@@ -190,7 +207,7 @@ class Controller:
 
   def _maybe_checkpoint(self) -> None:
     if self._at(self.settings.save_checkpoints_steps):
-      run_dir.save_checkpoint(self._run.manager, self.step)
+      self._save(self.step)
 
   def _maybe_evaluate(self, began: float) -> Optional[dict]:
     if not self._at(self.settings.eval_every_steps):
@@ -221,11 +238,11 @@ class Controller:
     return {**self.metrics, **final, "step": self.step}
 
 
-def _train_function(run: Run, guard: non_finite.Guard):
+def _train_function(run: Run, guard: non_finite.Guard, stop: tf.Variable):
   """Up to `steps` (a scalar tensor) training steps in one tf.function
-  call: after each it ends when `guard` says so (non-finite values). It
-  returns the last step's metrics, the steps run and whether every weight
-  is finite."""
+  call: before each step it ends when `stop` is set (SIGTERM), after each
+  when `guard` says so (non-finite values). It returns the last step's
+  metrics, the steps run and whether every weight is finite."""
   model, iterator, strategy = run.model, run.iterator, run.strategy
 
   @tf.function
@@ -233,6 +250,8 @@ def _train_function(run: Run, guard: non_finite.Guard):
     metrics = {name: tf.constant(0.0) for name in gan_lib.METRICS}
     done = tf.constant(0)
     for _ in tf.range(steps):
+      if stop.read_value():
+        break
       metrics = model.train_step(next(iterator), strategy)
       done += 1
       if guard.stops_after(metrics):
@@ -291,6 +310,16 @@ class Evaluator:
       evaluation.write_png(
           grid, run_dir.path(run.model_dir, run_dir.RECONSTRUCTIONS_FILE))
     return {"step": step, "class_agreement": agreement}
+
+
+@contextlib.contextmanager
+def _flushing(writer):
+  """Flushes the summary `writer` when the block ends, by an error (a
+  divergence, a preemption) too."""
+  try:
+    yield
+  finally:
+    writer.flush()
 
 
 def _next_multiple(step: int, every: int) -> int:

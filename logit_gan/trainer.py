@@ -18,12 +18,14 @@ passes them down. The run then goes as orbit's controller does:
      to the next boundary (`iterations_per_loop` steps in one tf.function
      call), check the losses and weights are finite (a NaN stops the run
      and keeps the last good checkpoint, or its batch is skipped:
-     non_finite.py), write summaries, maybe checkpoint
-     (`save_checkpoints_steps`), maybe evaluate (`eval_every_steps`: the EMA
-     generator, standing statistics refilled, reconstructs a fixed set of
-     test images; the classifier's class agreement with the originals is
-     logged with an image grid).
-A failed checkpoint write is reported as run_dir.CheckpointWriteError.
+     non_finite.py), save and stop on SIGTERM (interruptions.py), write
+     summaries, maybe checkpoint (`save_checkpoints_steps`), maybe evaluate
+     (`eval_every_steps`: the EMA generator, standing statistics refilled,
+     reconstructs a fixed set of test images; the classifier's class
+     agreement with the originals is logged with an image grid).
+A lost worker of a multi-worker run is reported as
+interruptions.WorkerLostError; a failed checkpoint write as
+run_dir.CheckpointWriteError.
 
 `model_dir` (local or gs://, files.py) receives what run_dir.py lists:
 checkpoints (G, D, EMA G, both optimizers, the step and the gin config),
@@ -44,6 +46,7 @@ import tensorflow as tf
 
 from logit_gan import controller
 from logit_gan import gan as gan_lib
+from logit_gan import interruptions
 from logit_gan import losses
 from logit_gan import noise
 from logit_gan import run_dir
@@ -156,8 +159,10 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
 
 def _start_and_train(run: controller.Run) -> dict:
   """Starts `run` (`start`) and trains it to the end; returns the final
-  metrics."""
-  result = controller.Controller(run, start(run)).run()
+  metrics. A lost worker is reported as interruptions.WorkerLostError."""
+  with interruptions.reporting_lost_workers(
+      run.strategy, lambda: run.manager.latest_checkpoint):
+    result = controller.Controller(run, start(run)).run()
   _cleanup_scratch(run.model_dir, run.strategy)
   return result
 

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from logit_gan import config
 from logit_gan import image_files
+from logit_gan import interruptions
 from logit_gan import run_dir
 from logit_gan.cli import common
 
@@ -34,6 +35,7 @@ def failing(error):
     run_dir.NotWritableError("Cannot write to /m (File too large). Give "
                              "--model_dir a folder ..."),
     run_dir.CheckpointWriteError("Could not write the checkpoint of step 3"),
+    interruptions.WorkerLostError("Lost contact with another worker"),
     FloatingPointError("Training diverged at step 7: d_loss became NaN")])
 def test_user_errors_are_one_line_and_exit_code_2(error, capsys):
   assert common.report_user_errors(failing(error))(["cmd"]) == 2
@@ -47,6 +49,14 @@ def test_gins_note_is_left_out_of_errors_raised_in_a_configurable(capsys):
                              "configurable 'train' (<function train at 0x7f>)")
   assert common.report_user_errors(failing(error))(["cmd"]) == 2
   assert capsys.readouterr().err == "error: Training diverged at step 3.\n"
+
+
+def test_preemption_is_one_line_and_its_own_exit_code(capsys):
+  preempted = interruptions.Preempted(7, "/m/ckpt-7")
+  assert common.report_user_errors(failing(preempted))(["cmd"]) == 75
+  assert capsys.readouterr().err == (
+      "preempted (SIGTERM): saved the checkpoint of step 7, /m/ckpt-7. Rerun "
+      "the same command to resume from it.\n")
 
 
 def test_bugs_and_debug_keep_the_traceback():

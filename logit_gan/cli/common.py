@@ -58,7 +58,8 @@ USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError,
                SyntaxError)
 # Faults of the machine or of the training, reported the same way: a folder
 # that cannot be written or a full disk (run_dir.NotWritableError,
-# CheckpointWriteError), any other OSError, and a diverged run
+# CheckpointWriteError), a lost worker (interruptions.WorkerLostError: a
+# ConnectionError), any other OSError, and a diverged run
 # (FloatingPointError, naming the step, the losses and the checkpoint).
 REPORTED_FAULTS = (OSError, FloatingPointError)
 USAGE_EXIT_CODE = 2
@@ -98,12 +99,18 @@ def one_line(error: BaseException) -> str:
 
 def report_user_errors(main: Callable) -> Callable:
   """`main`, but a user error ends the command with `error: <message>` on
-  stderr and exit code 2 (unless --debug): the traceback is for bugs."""
+  stderr and exit code 2 (unless --debug): the traceback is for bugs. An
+  exception that carries its own `exit_code` (interruptions.Preempted: 75,
+  after a checkpoint on SIGTERM) is not an error: its message is printed
+  as it is and the command exits with that code."""
 
   def main_reporting_user_errors(argv):
     try:
       return main(argv)
     except Exception as error:  # pylint: disable=broad-except
+      if isinstance(getattr(error, "exit_code", None), int):
+        print(one_line(error), file=sys.stderr)
+        return error.exit_code
       if flags.FLAGS["debug"].value or not is_user_error(error):
         raise
       print(f"error: {one_line(error)}", file=sys.stderr)

@@ -3,15 +3,19 @@ what `trainer.train` runs once the run is built and started.
 
 `Controller.run` is a short loop of named steps: train up to the next
 boundary (iterations_per_loop, a checkpoint, an evaluation or a summary)
-in one tf.function call, check the losses and weights are finite, write
-summaries, maybe checkpoint, maybe evaluate. The `Evaluator` measures the
-class agreement of EMA reconstructions of fixed test images (standing
-statistics refilled from the same training batches every time, as
-`trained.load` refills them) and draws the image grid.
+in one tf.function call, check the losses and weights are finite
+(non_finite.py: stop, or skip non-finite batches), save and stop on
+SIGTERM (interruptions.py), write summaries, maybe checkpoint, maybe
+evaluate. The compiled loop ends early, after the step that was running,
+on SIGTERM or at a step the non-finite guard stops at. The `Evaluator`
+measures the class agreement of EMA reconstructions of fixed test images
+(standing statistics refilled from the same training batches every time,
+as `trained.load` refills them) and draws the image grid.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from typing import Any, Optional
@@ -22,6 +26,8 @@ import tensorflow as tf
 
 from logit_gan import evaluation
 from logit_gan import gan as gan_lib
+from logit_gan import interruptions
+from logit_gan import non_finite
 from logit_gan import progress as progress_lib
 from logit_gan import run_dir
 from logit_gan.classifiers import zoo
@@ -45,6 +51,8 @@ class Settings:
   standing_statistics_batches: int
   summary_every_steps: int
   checkpoint_input_pipeline: bool
+  skip_non_finite_batches: bool = False
+  max_skipped_in_a_row: int = 10
 
 
 @dataclasses.dataclass
@@ -131,8 +139,8 @@ def evaluation_batch_size(batch_size: int) -> int:
 
 class Controller:
   """The training loop of a started run, one named step per concern (as
-  orbit's controller): train to the next boundary, check finite, write
-  summaries, maybe checkpoint, maybe evaluate."""
+  orbit's controller): train to the next boundary, check finite, stop on
+  SIGTERM, write summaries, maybe checkpoint, maybe evaluate."""
 
   def __init__(self, run: Run, start_step: int):
     self._run = run
@@ -143,27 +151,35 @@ class Controller:
     self.history = [entry for entry in run_dir.read_metrics(run.model_dir)
                     or [] if entry["step"] <= start_step]
     self.metrics = {}
-    self.dead_loops = 0
-    self._train_function = _train_function(run)
+    self.discriminator_history = []  # The last DEAD_LOOPS loops' metrics.
+    self.guard = non_finite.Guard(
+        skip=self.settings.skip_non_finite_batches,
+        max_in_a_row=self.settings.max_skipped_in_a_row)
+    self.preemption = interruptions.preemption_watch(run.strategy)
+    self._train_function = _train_function(run, self.guard,
+                                           self.preemption.requested)
 
   def run(self) -> dict:
-    """Trains to `training_steps`; returns the final metrics and step."""
+    """Trains to `training_steps`; returns the final metrics and step. On
+    SIGTERM it saves the current step and raises
+    interruptions.Preempted."""
     total = self.settings.training_steps
     bar = progress_lib.Progress(total, self.start_step)
     began = time.time()
-    while self.step < total:
-      steps = self._steps_to_next_boundary()
-      seconds = self._train(steps)
-      self._watch_discriminator()
-      self._write_summaries(steps, seconds)
-      shown = {k: self.metrics[k]
-               for k in ("d_loss", "g_loss", "d_real", "d_fake")}
-      self._maybe_checkpoint()
-      result = self._maybe_evaluate(began)
-      if result:
-        shown["agreement"] = result["class_agreement"]
-      bar.update(self.step, shown,
-                 force=self.step % self.settings.eval_every_steps == 0)
+    with self.preemption, _flushing(self.evaluator.writer):
+      while self.step < total:
+        steps, seconds = self._train(self._steps_to_next_boundary())
+        self.preemption.check(self.step, self._save)
+        self._watch_discriminator()
+        self._write_summaries(steps, seconds)
+        shown = {k: self.metrics[k]
+                 for k in ("d_loss", "g_loss", "d_real", "d_fake")}
+        self._maybe_checkpoint()
+        result = self._maybe_evaluate(began)
+        if result:
+          shown["agreement"] = result["class_agreement"]
+        bar.update(self.step, shown,
+                   force=self.step % self.settings.eval_every_steps == 0)
     return self._finish(bar, began)
 
   def _steps_to_next_boundary(self) -> int:
@@ -175,35 +191,32 @@ class Controller:
                   _next_multiple(self.step, s.summary_every_steps)]
     return min(boundaries) - self.step
 
-  def _train(self, steps: int) -> float:
-    """Runs `steps` steps in one call, checks the result is finite and
-    advances; returns the seconds they took."""
+  def _train(self, steps: int) -> tuple[int, float]:
+    """Runs up to `steps` steps in one call (fewer when the loop stops
+    early), checks the result (`non_finite.Guard.check`) and advances;
+    returns the steps run and the seconds they took."""
     began = time.time()
-    result, weights_finite = self._train_function(tf.constant(steps))
+    result, done, weights_finite = self._train_function(tf.constant(steps))
     self.metrics = {name: float(value) for name, value in result.items()}
-    seconds = time.time() - began
-    self._check_finite(bool(weights_finite), steps)
-    self.step += steps
-    return seconds
+    done, seconds = int(done), time.time() - began
+    self.guard.check(self.metrics, bool(weights_finite),
+                     first=self.step + 1, last=self.step + done,
+                     checkpoint=self._run.manager.latest_checkpoint)
+    self.step += done
+    return done, seconds
 
-  def _check_finite(self, weights_finite: bool, steps: int) -> None:
-    bad = [name for name, value in self.metrics.items()
-           if not np.isfinite(value)]
-    if not weights_finite:  # A last update can break finite losses.
-      bad.append("the network weights")
-    if bad:
-      manager = self._run.manager
-      raise FloatingPointError(
-          f"Training diverged: {', '.join(bad)} became non-finite in steps "
-          f"{self.step + 1}-{self.step + steps}. Nothing after step "
-          f"{_latest_step(manager)} was saved; the last good checkpoint is "
-          f"{manager.latest_checkpoint}. Lower GAN.g_lr / GAN.d_lr or check "
-          "the input data, then rerun to resume from it.")
+  def _save(self, step: int) -> str:
+    """Saves the checkpoint of `step` (run_dir.save_checkpoint) unless it
+    is the latest already; returns its path."""
+    manager = self._run.manager
+    if manager.latest_checkpoint and _latest_step(manager) == step:
+      return manager.latest_checkpoint
+    return run_dir.save_checkpoint(manager, step)
 
   def _watch_discriminator(self) -> None:
     """Stops the run once D looks dead (`discriminator_looks_dead`): its
     later steps would train nothing."""
-    history = [*getattr(self, "discriminator_history", []),
+    history = [*self.discriminator_history,
                {"step": self.step, **self.metrics}][-DEAD_LOOPS:]
     self.discriminator_history = history
     model = self._run.model
@@ -224,7 +237,10 @@ class Controller:
     model = self._run.model
     with self.evaluator.writer.as_default(step=self.step):
       for name, value in self.metrics.items():
-        tf.summary.scalar(f"losses/{name}", value)
+        if name != non_finite.SKIPPED:
+          tf.summary.scalar(f"losses/{name}", value)
+      if self.guard.skip:
+        tf.summary.scalar("non_finite/skipped_batches", self.guard.skipped)
       tf.summary.scalar("optimizer/g_lr", model.g_lr)
       tf.summary.scalar("optimizer/d_lr", model.d_lr)
       tf.summary.scalar("speed/steps_per_sec", steps / seconds)
@@ -238,7 +254,7 @@ class Controller:
 
   def _maybe_checkpoint(self) -> None:
     if self._at(self.settings.save_checkpoints_steps):
-      self._run.manager.save(checkpoint_number=self.step)
+      self._save(self.step)
 
   def _maybe_evaluate(self, began: float) -> Optional[dict]:
     if not self._at(self.settings.eval_every_steps):
@@ -269,17 +285,25 @@ class Controller:
     return {**self.metrics, **final, "step": self.step}
 
 
-def _train_function(run: Run):
-  """`steps` (a scalar tensor) training steps in one tf.function call; it
-  returns the last step's metrics and whether every weight is finite."""
+def _train_function(run: Run, guard: non_finite.Guard, stop: tf.Variable):
+  """Up to `steps` (a scalar tensor) training steps in one tf.function
+  call: before each step it ends when `stop` is set (SIGTERM), after each
+  when `guard` says so (non-finite values). It returns the last step's
+  metrics, the steps run and whether every weight is finite."""
   model, iterator, strategy = run.model, run.iterator, run.strategy
 
   @tf.function
   def run_steps(steps):
     metrics = {name: tf.constant(0.0) for name in model.metric_names}
+    done = tf.constant(0)
     for _ in tf.range(steps):
+      if stop.read_value():
+        break
       metrics = model.train_step(next(iterator), strategy)
-    return metrics, model.weights_are_finite()
+      done += 1
+      if guard.stops_after(metrics):
+        break
+    return metrics, done, model.weights_are_finite()
 
   return run_steps
 
@@ -333,6 +357,16 @@ class Evaluator:
       evaluation.write_png(
           grid, run_dir.path(run.model_dir, run_dir.RECONSTRUCTIONS_FILE))
     return {"step": step, "class_agreement": agreement}
+
+
+@contextlib.contextmanager
+def _flushing(writer):
+  """Flushes the summary `writer` when the block ends, by an error (a
+  divergence, a preemption) too."""
+  try:
+    yield
+  finally:
+    writer.flush()
 
 
 def _next_multiple(step: int, every: int) -> int:

@@ -34,13 +34,16 @@ import tensorflow as tf
 from logit_gan import layers
 from logit_gan import losses
 from logit_gan import noise
+from logit_gan import non_finite
 from logit_gan.discriminator import Discriminator
 from logit_gan.generator import Generator
 from logit_gan.precision import (  # noqa: F401 (gan.<name> for callers)
     MIXED_PRECISION_POLICIES, adam, dtype_policy, in_policy, shared_overflow)
 
+# train_step's result; non_finite.SKIPPED is 1.0 when the step left out an
+# update (`skip_non_finite`), else 0.0.
 METRICS = ("d_loss", "d_loss_real", "d_loss_fake", "d_penalty", "g_loss",
-           "d_real", "d_fake")
+           "d_real", "d_fake", non_finite.SKIPPED)
 
 
 def copy_generator(generator: Generator) -> Generator:
@@ -93,6 +96,9 @@ class LogitGAN(tf.Module):
     jit_compile: compile each gradient computation with XLA (one replica
       only: refused with several; a TPU compiles the whole step anyway);
       the `jit_compile` property changes it before a step is traced.
+      The attribute `skip_non_finite` (False; `train.skip_non_finite_batches`
+      sets it before a step is traced) leaves out each update whose loss or
+      gradients are not finite (non_finite.py).
     loss_fn, penalty_fn: the GAN loss (`losses.hinge`, the paper's) and
       D's penalty (`losses.no_penalty`, the paper's); not GAN bindings: the
       entry point passes what `loss.fn` and `penalty.fn` select.
@@ -105,6 +111,7 @@ class LogitGAN(tf.Module):
       that dtype; weights, batch statistics, power iterations, D's outputs
       and G's images stay float32.
   """
+  skip_non_finite = False  # See jit_compile above.
 
   method = "logit_gan"  # What `describe` and run.json call the method.
   deterministic = False  # Whether reconstructions ignore the noise.
@@ -311,7 +318,7 @@ class LogitGAN(tf.Module):
         [[per_substep, self.batches_per_step], tf.shape(images)[1:]], 0))
     logits = tf.reshape(logits, [per_substep, self.batches_per_step,
                                  self.num_classes])
-    metrics = {}
+    metrics, skipped = {}, []
     d_gradients, g_gradients = self.gradient_functions()
     for i in range(self.disc_iters):
       seed = noise.seed_for(self.seed, noise.Purpose.DISCRIMINATOR_STEP,
@@ -322,17 +329,20 @@ class LogitGAN(tf.Module):
       gradients, metrics = d_gradients(
           images[:, i], logits[:, i], epsilon, penalty_seed, scale)
       gradients = shared_overflow(gradients, self.d_optimizer, context)
-      self.d_optimizer.apply_gradients(
-          zip(gradients, self.discriminator.trainable_variables))
+      skipped.append(non_finite.apply(
+          self.d_optimizer, gradients, self.discriminator.trainable_variables,
+          metrics["d_loss"], skip=self.skip_non_finite))
     seed = noise.seed_for(self.seed, noise.Purpose.GENERATOR_STEP, step)
     epsilon = self._replica_noise(seed, per_substep, context)
     gradients, g_metrics = g_gradients(logits[:, -1], epsilon, scale,
                                        images[:, -1])
     gradients = shared_overflow(gradients, self.g_optimizer, context)
-    self.g_optimizer.apply_gradients(
-        zip(gradients, self.generator.trainable_variables))
+    skipped.append(non_finite.apply(
+        self.g_optimizer, gradients, self.generator.trainable_variables,
+        g_metrics["g_loss"], skip=self.skip_non_finite))
     self.update_ema()
-    return {**metrics, **g_metrics}
+    return {**metrics, **g_metrics,
+            non_finite.SKIPPED: tf.cast(tf.reduce_any(skipped), tf.float32)}
 
   # Cross-replica.
 

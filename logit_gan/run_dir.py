@@ -8,8 +8,14 @@
   metrics.json          METRICS_FILE: the evaluation history;
   reconstructions.png   RECONSTRUCTIONS_FILE: originals beside the last
                         evaluation's reconstructions;
-  ckpt-N.*, checkpoint  the checkpoints (`restore_or_init`);
+  ckpt-N.*, checkpoint  the checkpoints (`restore_or_init`,
+                        `save_checkpoint`);
   events.out.*          TensorBoard summaries.
+A checkpoint is complete once the `checkpoint` file names it: TensorFlow
+writes its files under a temporary name (ckpt-N_temp/), renames them, then
+rewrites that file atomically. A write killed or failed midway leaves the
+previous checkpoint as the latest, and `check_writable` refuses a folder
+that cannot be written before any work.
 Classifier training writes CONFIG_FILE and METRICS_FILE into its output
 directory the same way. Directories may be local or gs:// (files.py).
 """
@@ -20,6 +26,7 @@ import dataclasses
 import json
 import os
 from typing import Any, Optional
+import uuid
 
 from absl import logging
 import tensorflow as tf
@@ -34,6 +41,59 @@ RECONSTRUCTIONS_FILE = "reconstructions.png"
 
 class CheckpointMismatchError(ValueError):
   """The model_dir holds a checkpoint of another architecture."""
+
+
+class NotWritableError(OSError):
+  """A folder the run must write to cannot be written (permissions, a
+  read-only file system, a full disk)."""
+
+
+class CheckpointWriteError(OSError):
+  """Writing a checkpoint failed; the previous one is intact."""
+
+
+def _reason(error: Exception) -> str:
+  """What went wrong, without the path TensorFlow puts first."""
+  text = " ".join(str(error).split())
+  return text.rsplit("; ", 1)[-1] if "; " in text else text
+
+
+def check_writable(directory: str, what: str = "--model_dir") -> None:
+  """Writes a 4 KiB probe file into `directory` (created for it, and
+  removed again when it was not there) and deletes it; raises
+  NotWritableError naming the folder, `what` gives it, and the fix."""
+  directory = str(directory)
+  existed = tf.io.gfile.isdir(directory)
+  probe = path(directory, f".write-probe-{uuid.uuid4().hex[:8]}")
+  try:
+    tf.io.gfile.makedirs(directory)
+    with tf.io.gfile.GFile(probe, "wb") as f:
+      f.write(b"\0" * 4096)
+    tf.io.gfile.remove(probe)
+  except (tf.errors.OpError, OSError) as error:
+    raise NotWritableError(
+        f"Cannot write to {directory} ({_reason(error)}). Give {what} a "
+        "folder this user may write to, on a disk with free space.") from None
+  finally:
+    if tf.io.gfile.exists(probe):
+      tf.io.gfile.remove(probe)
+    if not existed and tf.io.gfile.isdir(directory):
+      tf.io.gfile.rmtree(directory)
+
+
+def save_checkpoint(manager: tf.train.CheckpointManager, step: int) -> str:
+  """Saves the checkpoint of `step`; returns its path. A failed write
+  (a full disk, lost permissions) raises CheckpointWriteError naming the
+  last complete checkpoint, which stays the latest."""
+  try:
+    return manager.save(checkpoint_number=step)
+  except (tf.errors.OpError, OSError) as error:
+    raise CheckpointWriteError(
+        f"Could not write the checkpoint of step {step} into "
+        f"{manager.directory} ({_reason(error)}). The last complete "
+        f"checkpoint, {tf.train.latest_checkpoint(manager.directory)}, is "
+        "intact. Free space or restore the folder's permissions, then rerun "
+        "to resume from it.") from error
 
 
 def path(directory: str, name: str) -> str:
@@ -134,7 +194,7 @@ def restore_or_init(checkpoint: tf.train.Checkpoint, model_dir: str, *,
   restored = checkpoint_path or _existing_checkpoint(model_dir, manager)
   if restored is None:
     logging.info("No checkpoint in %s; starting from step 0.", model_dir)
-    manager.save(checkpoint_number=0)
+    save_checkpoint(manager, 0)
     return None
   if not tf.io.gfile.exists(f"{restored}.index"):
     raise FileNotFoundError(

@@ -6,10 +6,11 @@ the frozen classifier Φ (gin `classifier.*`), the dataset spec (gin
 baseline's generator: `methods.py`) and passes them down. The run then
 goes as orbit's controller does:
 
-  1. `build_run`: the inputs are checked first (a missing dataset, weights
-     file or cache fails before anything is built), then `gan.LogitGAN` is
-     built in the strategy's scope with its input iterator, checkpoint and
-     checkpoint manager;
+  1. `build_run`: model_dir is checked writable (a probe file) and the
+     inputs are checked (a missing dataset, weights file or cache fails
+     before anything is built), then `gan.LogitGAN` is built in the
+     strategy's scope with its input iterator, checkpoint and checkpoint
+     manager;
   2. `start`: `run_dir.restore_or_init` restores the latest checkpoint in
      `model_dir` or saves the initial one; a resumed run trains at the
      learning rates configured now; the config and the run's record
@@ -17,11 +18,15 @@ goes as orbit's controller does:
   3. `controller.Controller.run`: a short loop of named steps: train up
      to the next boundary (`iterations_per_loop` steps in one tf.function
      call), check the losses and weights are finite (a NaN stops the run
-     and keeps the last good checkpoint), write summaries, maybe checkpoint
-     (`save_checkpoints_steps`), maybe evaluate (`eval_every_steps`: the EMA
-     generator, standing statistics refilled, reconstructs a fixed set of
-     test images; the classifier's class agreement with the originals is
-     logged with an image grid).
+     and keeps the last good checkpoint, or its batch is skipped:
+     non_finite.py), save and stop on SIGTERM (interruptions.py), write
+     summaries, maybe checkpoint (`save_checkpoints_steps`), maybe evaluate
+     (`eval_every_steps`: the EMA generator, standing statistics refilled,
+     reconstructs a fixed set of test images; the classifier's class
+     agreement with the originals is logged with an image grid).
+A lost worker of a multi-worker run is reported as
+interruptions.WorkerLostError; a failed checkpoint write as
+run_dir.CheckpointWriteError.
 
 `model_dir` (local or gs://, files.py) receives what run_dir.py lists:
 checkpoints (G, D, EMA G, both optimizers, the step and the gin config),
@@ -41,6 +46,7 @@ import keras
 import tensorflow as tf
 
 from logit_gan import controller
+from logit_gan import interruptions
 from logit_gan import losses
 from logit_gan import methods
 from logit_gan import noise
@@ -101,7 +107,9 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
           grid_examples: int = 8, grid_samples: int = 3,
           standing_statistics_batches: int = 8,
           summary_every_steps: int = 100,
-          checkpoint_input_pipeline: bool = True) -> dict:
+          checkpoint_input_pipeline: bool = True,
+          skip_non_finite_batches: bool = False,
+          max_skipped_in_a_row: int = 10) -> dict:
   """Trains the logit-inversion GAN or a baseline; returns final metrics.
 
   Args (gin `train.*`; compare_gan's names in brackets):
@@ -131,6 +139,9 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
       the uninterrupted run would have. Off, and under a tf.distribute
       strategy other than the default (whose iterators TensorFlow cannot
       checkpoint): a resumed run restarts the data order.
+    skip_non_finite_batches, max_skipped_in_a_row: leave out the updates of
+      a batch whose losses or gradients are NaN or inf, and stop after this
+      many such steps in a row (non_finite.py); off: stop at the first.
   """
   settings = controller.Settings(**{
       name: value for name, value in locals().items()
@@ -138,18 +149,35 @@ def train(model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
   strategy = strategy or tf.distribute.get_strategy()
   _check_batch_size(settings.batch_size, strategy)
   keras.utils.set_random_seed(settings.seed)
-  with strategy.scope():  # First: a missing weights file fails early.
+  return _start_and_train(
+      _configured_run(str(model_dir), strategy, settings, method))
+
+
+def _configured_run(model_dir: str, strategy: tf.distribute.Strategy,
+                    settings: controller.Settings,
+                    method: str) -> controller.Run:
+  """`build_run` with what gin configures: the classifier (built first, so
+  that a missing weights file fails early), the dataset spec, the method's
+  generator and step functions, and D."""
+  with strategy.scope():
     classifier = zoo.build_classifier()
     arguments = methods.get(method).arguments(classifier)
-  run = build_run(
-      str(model_dir), strategy, settings, classifier=classifier,
+  return build_run(
+      model_dir, strategy, settings, classifier=classifier,
       classifier_arguments=gin.get_bindings("classifier"),
       spec=pipeline.DatasetSpec(), generator=methods.get(method).generator(),
       discriminator=Discriminator(), config_text=gin.config_str(),
       step_functions={**configured_step_functions(), **arguments},
       method=method)
-  result = controller.Controller(run, start(run)).run()
-  _cleanup_scratch(run.model_dir, strategy)
+
+
+def _start_and_train(run: controller.Run) -> dict:
+  """Starts `run` (`start`) and trains it to the end; returns the final
+  metrics. A lost worker is reported as interruptions.WorkerLostError."""
+  with interruptions.reporting_lost_workers(
+      run.strategy, lambda: run.manager.latest_checkpoint):
+    result = controller.Controller(run, start(run)).run()
+  _cleanup_scratch(run.model_dir, run.strategy)
   return result
 
 
@@ -193,6 +221,7 @@ def build_run(model_dir: str, strategy: tf.distribute.Strategy,
   checkpoint manager (nothing is restored yet)."""
   chief = _is_chief(strategy)
   _check_num_classes(generator, classifier)
+  run_dir.check_writable(model_dir)
   resolution = generator.resolution
   _check_training_data(classifier, spec, resolution,
                        settings.logit_cache_dir, chief=chief)
@@ -203,6 +232,7 @@ def build_run(model_dir: str, strategy: tf.distribute.Strategy,
         None if settings.logit_cache_dir else classifier,
         generator=generator, discriminator=discriminator, seed=settings.seed,
         **(step_functions or {}))
+  model.skip_non_finite = settings.skip_non_finite_batches
   iterator = iter(_training_input(
       strategy, spec, batch_size=settings.batch_size,
       batches_per_step=model.batches_per_step, resolution=resolution,
@@ -257,6 +287,7 @@ def _build_logit_cache(classifier, spec: pipeline.DatasetSpec,
         f"No logit cache in {cache_dir}. In multi-worker training build it "
         "before starting the workers: bin/cache_logits --gin_file=... "
         f"--split=train --resolution={resolution} --output_dir={cache_dir}")
+  run_dir.check_writable(cache_dir, "train.logit_cache_dir")
   logging.info("Caching %s's logits of the training split in %s (once; "
                "later runs read them).", classifier.name, cache_dir)
   logit_cache.cache_split(classifier, cache_dir, spec=spec, split="train",

@@ -24,10 +24,11 @@ tf.config.set_logical_device_configuration(
 # first. `make test` runs pytest-xdist with --dist loadfile, which hands whole
 # files to its two workers in collection order: started first, they no
 # longer leave one worker busy while the other has finished.
-SLOWEST_FILES = ("test_export.py", "test_trainer.py", "test_gan.py",
+SLOWEST_FILES = ("test_train_interruptions.py", "test_export.py",
+                 "test_trainer.py", "test_gan.py", "test_multi_worker.py",
                  "test_user_classifier_export.py",
-                 "test_trainer_checkpoints.py", "test_multi_worker.py",
-                 "test_fault_injection.py", "test_classifiers.py")
+                 "test_trainer_checkpoints.py", "test_fault_injection.py",
+                 "test_classifiers.py", "test_non_finite.py")
 
 
 def pytest_collection_modifyitems(items):

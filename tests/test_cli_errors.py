@@ -14,6 +14,8 @@ import tensorflow as tf
 
 from logit_gan import config
 from logit_gan import image_files
+from logit_gan import interruptions
+from logit_gan import run_dir
 from logit_gan.cli import common
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -28,12 +30,33 @@ def failing(error):
 @pytest.mark.parametrize("error", [
     ValueError("gin line 3:\n  bad value"), FileNotFoundError("No file x"),
     TypeError("'<=' not supported\n  In call to configurable 'train' (...)"),
-    tf.errors.NotFoundError(None, None, "gs://b/x not found")])
+    tf.errors.NotFoundError(None, None, "gs://b/x not found"),
+    # Faults of the machine or of the training (REPORTED_FAULTS).
+    run_dir.NotWritableError("Cannot write to /m (File too large). Give "
+                             "--model_dir a folder ..."),
+    run_dir.CheckpointWriteError("Could not write the checkpoint of step 3"),
+    interruptions.WorkerLostError("Lost contact with another worker"),
+    FloatingPointError("Training diverged at step 7: d_loss became NaN")])
 def test_user_errors_are_one_line_and_exit_code_2(error, capsys):
   assert common.report_user_errors(failing(error))(["cmd"]) == 2
   printed = capsys.readouterr().err
   assert printed.startswith("error: ") and printed.count("\n") == 1
   assert " ".join(str(error).split()) in printed
+
+
+def test_gins_note_is_left_out_of_errors_raised_in_a_configurable(capsys):
+  error = FloatingPointError("Training diverged at step 3.\n  In call to "
+                             "configurable 'train' (<function train at 0x7f>)")
+  assert common.report_user_errors(failing(error))(["cmd"]) == 2
+  assert capsys.readouterr().err == "error: Training diverged at step 3.\n"
+
+
+def test_preemption_is_one_line_and_its_own_exit_code(capsys):
+  preempted = interruptions.Preempted(7, "/m/ckpt-7")
+  assert common.report_user_errors(failing(preempted))(["cmd"]) == 75
+  assert capsys.readouterr().err == (
+      "preempted (SIGTERM): saved the checkpoint of step 7, /m/ckpt-7. Rerun "
+      "the same command to resume from it.\n")
 
 
 def test_bugs_and_debug_keep_the_traceback():
@@ -138,7 +161,7 @@ def run_command(command, *args, cwd):
                         capture_output=True, text=True, timeout=300, cwd=cwd)
 
 
-@pytest.mark.slow  # Two subprocesses importing TensorFlow.
+@pytest.mark.slow  # Three subprocesses importing TensorFlow.
 def test_commands_report_user_errors_as_one_line(tmp_path):
   ran = run_command("train_classifier", "--gin_file=shapes/classifier_robust",
                     "--gin_bindings=train_classifier.steps = 'many'",
@@ -155,4 +178,14 @@ def test_commands_report_user_errors_as_one_line(tmp_path):
   assert ran.stderr.splitlines()[-1] == (
       f"error: No image files (.png, .jpg, .jpeg, .gif, .bmp) in the folder "
       f"{tmp_path}.")
+  assert "Traceback" not in ran.stderr
+  # A model_dir that cannot be written, refused before anything is built.
+  (tmp_path / "file").write_text("")
+  ran = run_command("train", "--gin_file=tiny.gin",
+                    "--gin_bindings=classifier.name = 'small_resnet'",
+                    "--gin_bindings=classifier.num_classes = 10",
+                    f"--model_dir={tmp_path / 'file' / 'model'}", cwd=tmp_path)
+  assert ran.returncode == 2, ran.stderr[-3000:]
+  assert ran.stderr.splitlines()[-1].startswith(
+      f"error: Cannot write to {tmp_path / 'file' / 'model'} (")
   assert "Traceback" not in ran.stderr

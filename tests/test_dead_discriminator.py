@@ -95,6 +95,7 @@ def test_the_training_loop_stops_with_the_cause_and_the_fix():
   loop = controller.Controller.__new__(controller.Controller)
   loop._run = types.SimpleNamespace(
       model=types.SimpleNamespace(loss_fn=losses.hinge, d_lr=0.002))
+  loop.discriminator_history = []  # As Controller.__init__ leaves it.
   with pytest.raises(controller.DeadDiscriminatorError,
                      match=r"Step 1200: .* since step 500 .*d_loss 2\.0000.*"
                      r"GAN\.d_lr = 0\.002\).*GAN\.d_lr = 0\.001"):

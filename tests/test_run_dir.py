@@ -10,6 +10,8 @@ import tensorflow as tf
 
 from logit_gan import run_dir
 
+from trainer_runs import disk_full
+
 PACKAGE = pathlib.Path(run_dir.__file__).resolve().parent
 
 
@@ -108,3 +110,22 @@ def test_restore_or_init_is_the_only_restore():
   assert not literals, literals
   for module in ("trainer.py", "trained.py"):
     assert "run_dir.restore_or_init(" in (PACKAGE / module).read_text()
+
+
+def test_a_folder_that_cannot_be_written_is_named_before_any_work(tmp_path):
+  """The probe of bin/train's model_dir (and of a logit cache to build):
+  a full disk, and a path through a file."""
+  run_dir.check_writable(str(tmp_path / "new"), "--model_dir")
+  assert not list(tmp_path.iterdir())  # The probe and the new folder gone.
+  with disk_full():
+    with pytest.raises(run_dir.NotWritableError,
+                       match=f"Cannot write to {tmp_path}/new \\(File too "
+                       "large\\). Give --model_dir a folder"):
+      run_dir.check_writable(str(tmp_path / "new"), "--model_dir")
+  assert not list(tmp_path.iterdir())
+  (tmp_path / "file").write_text("")
+  with pytest.raises(run_dir.NotWritableError,
+                     match=f"Cannot write to {tmp_path}/file/run .*Give "
+                     "train.logit_cache_dir a folder"):
+    run_dir.check_writable(str(tmp_path / "file" / "run"),
+                           "train.logit_cache_dir")

@@ -52,6 +52,14 @@ def test_missing_dataset_fails_before_building(tmp_path):
   assert not (tmp_path / "model").exists()  # No empty model_dir left.
 
 
+def test_unwritable_model_dir_fails_before_building(tmp_path, data_dir):
+  (tmp_path / "file").write_text("")
+  with pytest.raises(run_dir.NotWritableError,
+                     match=f"Cannot write to {tmp_path}/file/model .*Give "
+                     "--model_dir a folder this user may write to"):
+    run(tmp_path / "file" / "model", data_dir)
+
+
 def test_missing_classifier_file_is_named(tmp_path, data_dir):
   missing = tmp_path / "nowhere" / "classifier.keras"
   with pytest.raises(Exception, match="nowhere"):
@@ -76,8 +84,13 @@ def nan_loss(d_real, d_fake):
 @pytest.mark.slow
 def test_nan_stops_and_keeps_the_last_good_checkpoint(tmp_path, data_dir):
   with pytest.raises(FloatingPointError,
-                     match=r"steps 1-1.*last good checkpoint is .*ckpt-0"):
-    run(tmp_path, data_dir, **{"loss.fn": "@nan_loss"})
+                     match=r"diverged at step 1: d_loss, d_loss_real, "
+                     r"d_loss_fake, g_loss became NaN or inf.*last good "
+                     r"checkpoint is .*ckpt-0.*skip_non_finite_batches"):
+    # A loop of 2 steps, which ends after the first.
+    run(tmp_path, data_dir, **{"loss.fn": "@nan_loss",
+                               "train.iterations_per_loop": "2",
+                               "train.save_checkpoints_steps": "2"})
   assert sorted(p.name for p in tmp_path.glob("ckpt-*.index")) == [
       "ckpt-0.index"]
 
@@ -99,7 +112,7 @@ def nan_gradient_loss(d_real, d_fake):
 @pytest.mark.slow
 def test_nan_weights_behind_finite_losses_are_not_saved(tmp_path, data_dir):
   with pytest.raises(FloatingPointError,
-                     match=r"the network weights became non-finite in steps "
+                     match=r"the network weights became NaN or inf in steps "
                      r"1-1.*last good checkpoint is .*ckpt-0"):
     run(tmp_path, data_dir, **{"loss.fn": "@nan_gradient_loss"})
   assert sorted(p.name for p in tmp_path.glob("ckpt-*.index")) == [

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from logit_gan import run_dir
 
-from trainer_runs import checkpoint_values, group, run
+from trainer_runs import checkpoint_values, disk_full, group, run
 
 pytestmark = pytest.mark.slow  # Each test trains (or resumes) a tiny run.
 
@@ -95,3 +95,32 @@ def test_other_architecture_in_model_dir_is_refused(four_steps, tmp_path,
                      match="does not fit this model.*new --model_dir"):
     run(model_dir, data_dir, **{**BINDINGS, "Generator.ch": "16",
                                 "train.training_steps": "6"})
+
+
+def test_a_failed_checkpoint_write_stops_with_the_last_one_intact(
+    four_steps, tmp_path, data_dir, monkeypatch):
+  """The disk fills up while the checkpoint of step 3 is written: the run
+  stops with an error naming the step and the last complete checkpoint,
+  which stays the latest, whole."""
+  model_dir = _copy(four_steps[0], tmp_path)
+  _interrupt_after(model_dir, 2)
+  save = tf.train.CheckpointManager.save
+
+  def save_on_a_full_disk(manager, checkpoint_number=None, **kwargs):
+    if checkpoint_number != 3:
+      return save(manager, checkpoint_number=checkpoint_number, **kwargs)
+    with disk_full(after_bytes=64 * 1024):  # The data file is ~2 MB.
+      return save(manager, checkpoint_number=checkpoint_number, **kwargs)
+
+  monkeypatch.setattr(tf.train.CheckpointManager, "save", save_on_a_full_disk)
+  with pytest.raises(run_dir.CheckpointWriteError,
+                     match=f"checkpoint of step 3 into {model_dir} \\(File too "
+                     f"large.*The last complete checkpoint, {model_dir}/ckpt-2,"
+                     " is intact"):
+    run(model_dir, data_dir, **BINDINGS)
+  assert tf.train.latest_checkpoint(str(model_dir)).endswith("ckpt-2")
+  assert not (model_dir / "ckpt-3.index").exists()
+  kept, before = (checkpoint_values(model_dir, 2),
+                  checkpoint_values(four_steps[0], 2))
+  for name in before:
+    np.testing.assert_array_equal(kept[name], before[name], err_msg=name)

@@ -1,6 +1,10 @@
-"""Helpers for the trainer tests: a tiny shapes run and its checkpoints."""
+"""Helpers for the trainer tests: a tiny shapes run, its checkpoints, and a
+disk that fills up."""
 
+import contextlib
 import pathlib
+import resource
+import signal
 
 import gin
 import tensorflow as tf
@@ -51,3 +55,18 @@ def checkpoint_values(model_dir, step):
 
 def group(values, prefix):
   return {k: v for k, v in values.items() if k.startswith(prefix)}
+
+
+@contextlib.contextmanager
+def disk_full(after_bytes: int = 0):
+  """While the block runs, a write that grows any file of this process
+  beyond `after_bytes` fails as on a full disk (RLIMIT_FSIZE: the write
+  fails with EFBIG, "File too large", SIGXFSZ being ignored)."""
+  limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+  handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+  resource.setrlimit(resource.RLIMIT_FSIZE, (after_bytes, limit[1]))
+  try:
+    yield
+  finally:
+    resource.setrlimit(resource.RLIMIT_FSIZE, limit)
+    signal.signal(signal.SIGXFSZ, handler)

@@ -7,6 +7,7 @@ inside `main`), so that `run` can set the process's TensorFlow settings
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Callable
 
@@ -55,6 +56,12 @@ flags.DEFINE_bool("debug", False, "Show the Python traceback of an error "
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError,
                NotADirectoryError, IsADirectoryError, PermissionError,
                SyntaxError)
+# Faults of the machine or of the training, reported the same way: a folder
+# that cannot be written or a full disk (run_dir.NotWritableError,
+# CheckpointWriteError), a lost worker (interruptions.WorkerLostError: a
+# ConnectionError), any other OSError, and a diverged run
+# (FloatingPointError, naming the step, the losses and the checkpoint).
+REPORTED_FAULTS = (OSError, FloatingPointError)
 USAGE_EXIT_CODE = 2
 # gin adds this line to an error raised inside a configurable called with
 # a bound value; such a TypeError is a bad binding, reported the same way.
@@ -67,27 +74,43 @@ _TENSORFLOW_PATH_ERRORS = ("NotFoundError", "PermissionDeniedError")
 
 
 def is_user_error(error: BaseException) -> bool:
-  """A mistake in what the user gave, not a bug (`USER_ERRORS`)."""
+  """A mistake in what the user gave (`USER_ERRORS`) or a fault of the
+  machine or the training (`REPORTED_FAULTS`), not a bug."""
   kind = type(error)
-  return (isinstance(error, USER_ERRORS)
+  return (isinstance(error, USER_ERRORS + REPORTED_FAULTS)
           or (isinstance(error, TypeError) and _GIN_CALL_NOTE in str(error))
           or (kind.__module__.startswith("tensorflow")
               and kind.__name__ in _TENSORFLOW_PATH_ERRORS))
 
 
+# What gin appends to an error raised inside a configurable's call.
+_GIN_NOTE = re.compile(r" ?In call to configurable '[^']*' \(<.*?>\)$")
+
+
 def one_line(error: BaseException) -> str:
-  """`error`'s message on one line (gin's and TensorFlow's span several)."""
-  return " ".join(str(error).split()) or type(error).__name__
+  """`error`'s message on one line (gin's and TensorFlow's span several).
+  Gin's note of the configurable it was raised in is left out, but on a
+  TypeError, where it names the binding at fault."""
+  text = " ".join(str(error).split())
+  if not isinstance(error, TypeError):
+    text = _GIN_NOTE.sub("", text)
+  return text or type(error).__name__
 
 
 def report_user_errors(main: Callable) -> Callable:
   """`main`, but a user error ends the command with `error: <message>` on
-  stderr and exit code 2 (unless --debug): the traceback is for bugs."""
+  stderr and exit code 2 (unless --debug): the traceback is for bugs. An
+  exception that carries its own `exit_code` (interruptions.Preempted: 75,
+  after a checkpoint on SIGTERM) is not an error: its message is printed
+  as it is and the command exits with that code."""
 
   def main_reporting_user_errors(argv):
     try:
       return main(argv)
     except Exception as error:  # pylint: disable=broad-except
+      if isinstance(getattr(error, "exit_code", None), int):
+        print(one_line(error), file=sys.stderr)
+        return error.exit_code
       if flags.FLAGS["debug"].value or not is_user_error(error):
         raise
       print(f"error: {one_line(error)}", file=sys.stderr)

@@ -6,6 +6,10 @@
       --tpu=my-tpu
 
 Rerunning with the same --model_dir resumes from its latest checkpoint.
+Exit codes: 0 trained to train.training_steps; 2 an error named in one line
+(`error: ...`: a bad input, an unwritable model_dir, a diverged run, a lost
+worker); 75 preempted (SIGTERM), after saving the current step: rerun to
+resume (docs/training.md).
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ inside `main`), so that `run` can set the process's TensorFlow settings
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Callable
 
@@ -59,6 +60,10 @@ USAGE_EXIT_CODE = 2
 # gin adds this line to an error raised inside a configurable called with
 # a bound value; such a TypeError is a bad binding, reported the same way.
 _GIN_CALL_NOTE = "In call to configurable"
+# The note in full: "In call to configurable 'train' (<function train at
+# 0x7f...>)".
+_GIN_CALL_NOTE_IN_FULL = re.compile(
+    r"\s*In call to configurable '([^']*)' \(<[^>]*>\)")
 
 
 # tf.errors raised by tf.io.gfile for a path (by name: importing this
@@ -76,8 +81,16 @@ def is_user_error(error: BaseException) -> bool:
 
 
 def one_line(error: BaseException) -> str:
-  """`error`'s message on one line (gin's and TensorFlow's span several)."""
-  return " ".join(str(error).split()) or type(error).__name__
+  """`error`'s message on one line (gin's and TensorFlow's span several),
+  without gin's note of the configurable it came through: a bad binding
+  (TypeError) keeps the configurable's name; the library's own errors say
+  what to do without it."""
+  if isinstance(error, TypeError):
+    text = _GIN_CALL_NOTE_IN_FULL.sub(r" In call to configurable '\1'.",
+                                      str(error))
+  else:
+    text = _GIN_CALL_NOTE_IN_FULL.sub("", str(error))
+  return " ".join(text.split()) or type(error).__name__
 
 
 def report_user_errors(main: Callable) -> Callable:

@@ -3,8 +3,6 @@
 pixels), and the command end to end and on bad input (one `error:` line,
 exit code 2, before any work)."""
 
-import contextlib
-import importlib
 import io
 import json
 import os
@@ -20,6 +18,8 @@ import numpy as np
 from PIL import Image
 import pytest
 import tensorflow as tf
+
+import cli_main
 
 from logit_gan import configurable
 from logit_gan.analyses import examples as examples_lib
@@ -220,30 +220,10 @@ def test_constant_factors_are_left_out_and_listed():
 
 # The command, in this process.
 
-@contextlib.contextmanager
 def _analyze_module():
-  """logit_gan.cli.analyze imported afresh with its flags. The flags that
-  other commands imported into this process define (several with the
-  same names, which absl refuses to define twice) are set aside meanwhile
-  and restored after."""
-  set_aside = {flag.name: (module, flag) for module, defined in
-               flags.FLAGS.flags_by_module_dict().items()
-               if module.startswith("logit_gan.cli") for flag in defined
-               if flag.name != "debug"}
-  for name in set_aside:
-    delattr(flags.FLAGS, name)
-  before = set(flags.FLAGS)
-  sys.modules.pop("logit_gan.cli.analyze", None)
-  try:
-    yield importlib.import_module("logit_gan.cli.analyze")
-  finally:
-    flags.FLAGS.unparse_flags()
-    for name in set(flags.FLAGS) - before:
-      delattr(flags.FLAGS, name)
-    sys.modules.pop("logit_gan.cli.analyze", None)
-    for name, (module, flag) in set_aside.items():
-      flags.FLAGS[name] = flag
-      flags.FLAGS.register_flag_by_module(module, flag)
+  """logit_gan.cli.analyze imported afresh with its flags, the flags other
+  commands define set aside meanwhile (tests/cli_main.py)."""
+  return cli_main.command_module("analyze")
 
 
 @pytest.fixture

@@ -40,8 +40,12 @@ range; images are uint8 RGB, round((x + 1) * 127.5)):
 
 The same description is written as JSON to `assets.extra/logit_gan.json`.
 Bad inputs fail with an error naming the input: a wrong dtype, rank or
-width is refused by the signature; an empty batch or a batch-size mismatch
-by a check inside the graph (InvalidArgumentError).
+width is refused by the signature; an empty batch, a batch-size mismatch,
+NaN or inf by a check inside the graph (InvalidArgumentError), as is an
+output that overflows (images or logits not finite).
+
+`find_version(path)` and `load(path)` open an export (its folder or a
+version folder) with errors that say what was given instead.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ import tensorflow as tf
 
 from logit_gan import files
 from logit_gan import noise
+from logit_gan import run_dir
 from logit_gan.data import pipeline
 
 METADATA_FILE = "assets.extra/logit_gan.json"
@@ -83,6 +88,51 @@ def next_version_dir(export_dir: str) -> str:
                              "directory (versions go in numbered folders).")
   latest = max((number for number, _ in versions(export_dir)), default=0)
   return os.path.join(export_dir, str(latest + 1))
+
+
+def find_version(path: str) -> str:
+  """`path` if it holds a SavedModel (saved_model.pb), else its highest
+  numbered version folder that does; a FileNotFoundError (nothing at
+  `path`) or ValueError (a folder of something else, e.g. a bin/train
+  model_dir) saying what to give instead."""
+  path = str(path)
+  has_model = lambda folder: tf.io.gfile.exists(
+      os.path.join(folder, "saved_model.pb"))
+  if has_model(path):
+    return path
+  if not tf.io.gfile.exists(path):
+    raise FileNotFoundError(f"No export {path}: give a bin/export "
+                            "--export_dir or one of its version folders.")
+  saved = [folder for _, folder in versions(path) if has_model(folder)]
+  if saved:
+    return saved[-1]
+  is_run = tf.io.gfile.exists(run_dir.path(path, run_dir.RECORD_FILE))
+  hint = ("; it is a bin/train model_dir: export it first with bin/export "
+          f"--model_dir={path} --export_dir=exports/NAME" if is_run else "")
+  raise ValueError(
+      f"{path} is not a SavedModel (no saved_model.pb) and holds no "
+      "numbered version folder of one: give a bin/export --export_dir or "
+      f"one of its version folders{hint}.")
+
+
+def load(path: str):
+  """The bin/export SavedModel at `path` (`find_version`), loaded with
+  tf.saved_model.load; a ValueError naming it when its files do not load
+  (a damaged saved_model.pb or variables) or it is another kind of
+  SavedModel (no `describe` endpoint)."""
+  version = find_version(path)
+  try:
+    model = tf.saved_model.load(version)
+  except (OSError, ValueError, IndexError, tf.errors.OpError) as error:
+    reason = " ".join(str(error).split())[:300]
+    raise ValueError(f"The SavedModel {version} does not load ({reason}): "
+                     "its files are damaged or incomplete; export it again "
+                     "with bin/export.") from None
+  if not hasattr(model, "describe"):
+    raise ValueError(f"{version} is a SavedModel but not one of bin/export "
+                     "(it has no `describe` endpoint); give a bin/export "
+                     "--export_dir or one of its version folders.")
+  return model
 
 
 def seeded_noise(seeds: tf.Tensor, z_dim: int,
@@ -182,6 +232,13 @@ class _Endpoints:
     size = self.generator.resolution
     images, = _checked(images=(inputs["images"], (size, size, 3)))
     logits = self.classifier(images)
+    # Finite but huge images (1e30; not in [-1, 1]) overflow the network.
+    finite = tf.debugging.Assert(
+        tf.reduce_all(tf.math.is_finite(logits)),
+        ["The logits are not finite: the images hold values far outside "
+         "[-1, 1] (images float32 in [-1, 1]: uint8 pixels / 127.5 - 1)."])
+    with tf.control_dependencies([finite]):
+      logits = tf.identity(logits)
     return {"logits": logits, "predicted_class": tf.argmax(logits, axis=-1)}
 
 

@@ -20,6 +20,7 @@ from gin import config_parser
 import keras
 import tensorflow as tf
 
+from logit_gan import checkpoint_check
 from logit_gan import config
 from logit_gan import controller
 from logit_gan import files
@@ -58,18 +59,25 @@ def load(model_dir: str, *, checkpoint: Optional[str] = None,
   gin_bindings: `classifier.*` and `dataset.*` bindings applied to the
     record (e.g. a classifier path or data_dir that moved); others are
     refused.
+
+  A user's mistake is a ValueError saying what to give instead: a
+  classifier of another logit width than the generator's, a checkpoint
+  that does not fit the networks run.json describes
+  (run_dir.CheckpointMismatchError), a damaged one
+  (checkpoint_check.CheckpointDamagedError).
   """
   model_dir = str(model_dir)  # Local or gs://: see files.py.
-  record = _override(run_dir.read_record(model_dir) or _legacy_record(
-      model_dir), gin_bindings)
+  recorded = run_dir.read_record(model_dir) or _legacy_record(model_dir)
+  record = _override(recorded, gin_bindings)
   # Seeded as the trainer seeds it: the same classifier if it is random.
   keras.utils.set_random_seed(record.seed)
   classifier = _ungin(zoo.build_classifier)(**record.classifier)
+  _check_logit_width(record, classifier, model_dir,
+                     trained_with=recorded.classifier)
   model = build_model(record, classifier)
   gin_config = tf.Variable("", trainable=False)
-  path = run_dir.restore_or_init(model.checkpoint(gin_config=gin_config),
-                                 model_dir, checkpoint_path=checkpoint,
-                                 partial=True)
+  path = _restore(model.checkpoint(gin_config=gin_config), model_dir,
+                  checkpoint)
   step = int(model.step.numpy())
   spec = _ungin(pipeline.DatasetSpec)(**record.dataset)
   model.fill_standing_statistics(controller.standing_statistics_logits(
@@ -81,6 +89,43 @@ def load(model_dir: str, *, checkpoint: Optional[str] = None,
                  gin_config.numpy().decode() or _config_text(model_dir),
                  _class_names(spec, classifier.num_classes, record.resolution),
                  record)
+
+
+def _check_logit_width(record: run_dir.RunRecord, classifier,
+                       model_dir: str, *, trained_with: dict) -> None:
+  """A ValueError when the classifier (e.g. a classifier.path binding)
+  gives another number of logits than the run's generator takes."""
+  width = record.generator.get("num_classes")
+  if width is not None and classifier.num_classes != width:
+    raise ValueError(
+        f"The classifier {record.classifier} gives {classifier.num_classes} "
+        f"logits, but the generator in {model_dir} takes {width}: it was "
+        f"trained on {trained_with} ({run_dir.RECORD_FILE}). Give that "
+        "classifier (leave out the classifier binding, or bind "
+        "classifier.path to where its file moved).")
+
+
+def _restore(checkpoint: tf.train.Checkpoint, model_dir: str,
+             checkpoint_path: Optional[str]) -> str:
+  """Restores the run's latest checkpoint (or `checkpoint_path`); a
+  damaged checkpoint, or one that does not fit the networks run.json
+  describes, is a ValueError saying which and what to do."""
+  try:
+    return run_dir.restore_or_init(checkpoint, model_dir,
+                                   checkpoint_path=checkpoint_path,
+                                   partial=True)
+  except (run_dir.CheckpointMismatchError, IndexError) as error:
+    prefix = checkpoint_path or tf.train.latest_checkpoint(model_dir)
+    checkpoint_check.check_readable(prefix, model_dir=model_dir)
+    if not isinstance(error, run_dir.CheckpointMismatchError):
+      raise
+    cause = error.__context__ or error  # run_dir's message is for bin/train.
+    record_file = run_dir.path(model_dir, run_dir.RECORD_FILE)
+    raise run_dir.CheckpointMismatchError(
+        f"The checkpoint {prefix} does not fit the networks {record_file} "
+        f"describes ({' '.join(str(cause).split())[:300]}): one of them "
+        "comes from another run. Give the model_dir the checkpoint was "
+        f"trained in, with its own {run_dir.RECORD_FILE}.") from None
 
 
 def build_model(record: run_dir.RunRecord, classifier) -> gan_lib.LogitGAN:

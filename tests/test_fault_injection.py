@@ -4,7 +4,8 @@ one that loads (docs/reliability.md).
 
 Each test runs the command's `logit_gan.cli` module in a subprocess with
 one library function wrapped to print a marker and stop at the moment
-under test, then kills the process with SIGKILL there."""
+under test, then kills the process with SIGKILL there; or (bin/export)
+polls for the file the command is writing and kills it when it appears."""
 
 import os
 import pathlib
@@ -12,11 +13,15 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import keras
 import numpy as np
 import pytest
 
+import analysis_models
+import trainer_runs
+from logit_gan import export
 from logit_gan.classifiers import zoo
 from logit_gan.data import logit_cache
 from logit_gan.data import pipeline
@@ -25,33 +30,47 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 MARKER = "FAULT-INJECTION-POINT"
 
 
-def kill_at_marker(setup: str, command: str, args: list[str],
-                   tmp_path: pathlib.Path) -> None:
-  """Runs `setup` (code that prints MARKER where the kill should land),
-  then the command's cli module with `args`; kills it with SIGKILL when
-  the marker appears."""
+def start_command(setup: str, command: str, args: list[str],
+                  log: pathlib.Path, *, read_stdout: bool = True
+                  ) -> subprocess.Popen:
+  """Runs `setup` (code run first), then the command's cli module with
+  `args`, in a subprocess whose stderr goes to log and stdout to a pipe
+  (`read_stdout`: the caller reads it, else it would fill) or nowhere."""
   code = textwrap.dedent(setup) + textwrap.dedent(f"""
       import sys
       sys.argv = ["bin/{command}", *{args!r}]
       from logit_gan.cli import {command}
       {command}.run()
       """)
-  log = tmp_path / f"{command}.log"
   with open(log, "w") as stderr:
-    process = subprocess.Popen([sys.executable, "-c", code], cwd=REPO,
-                               stdout=subprocess.PIPE, stderr=stderr,
-                               text=True)
-    try:
-      for line in process.stdout:
-        if MARKER in line:
-          os.kill(process.pid, signal.SIGKILL)
-          break
-    finally:
-      process.kill()
-      returncode = process.wait(timeout=60)
+    return subprocess.Popen(
+        [sys.executable, "-c", code], cwd=REPO, stderr=stderr, text=True,
+        stdout=subprocess.PIPE if read_stdout else subprocess.DEVNULL)
+
+
+def assert_killed(process: subprocess.Popen, command: str,
+                  log: pathlib.Path) -> None:
+  process.kill()  # If it is still running: the fault point never came.
+  returncode = process.wait(timeout=60)
   assert returncode == -signal.SIGKILL, (
       f"{command} ended ({returncode}) before the fault point:\n"
       + log.read_text()[-3000:])
+
+
+def kill_at_marker(setup: str, command: str, args: list[str],
+                   tmp_path: pathlib.Path) -> None:
+  """Runs `setup` (code that prints MARKER where the kill should land),
+  then the command's cli module with `args`; kills it with SIGKILL when
+  the marker appears."""
+  log = tmp_path / f"{command}.log"
+  process = start_command(setup, command, args, log)
+  try:
+    for line in process.stdout:
+      if MARKER in line:
+        os.kill(process.pid, signal.SIGKILL)
+        break
+  finally:
+    assert_killed(process, command, log)
 
 
 @pytest.fixture
@@ -134,3 +153,77 @@ def test_kill_while_saving_the_classifier_keeps_the_previous_one(
                           previous):
     np.testing.assert_array_equal(kept, before)
   assert (output / "metrics.json").read_text() == '{"previous": true}'
+
+
+def kill_when_it_appears(setup: str, command: str, args: list[str],
+                         tmp_path: pathlib.Path, path: pathlib.Path,
+                         timeout: float = 600) -> list[str]:
+  """Runs the command (after `setup`) and kills it with SIGKILL as soon as
+  `path` exists (polled every millisecond); returns what `path` held
+  then (relative paths: how far the write had come)."""
+  log = tmp_path / f"{command}.log"
+  process = start_command(setup, command, args, log, read_stdout=False)
+  began, held = time.monotonic(), None
+  try:
+    while process.poll() is None and time.monotonic() - began < timeout:
+      if path.exists():
+        os.kill(process.pid, signal.SIGKILL)
+        held = sorted(str(p.relative_to(path)) for p in path.rglob("*"))
+        break
+      time.sleep(0.001)
+  finally:
+    assert_killed(process, command, log)
+  return held
+
+
+def tree(folder: pathlib.Path) -> dict:
+  return {str(p.relative_to(folder)): p.read_bytes()
+          for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_kill_while_exporting_keeps_the_versions_and_shows_no_half_one(
+    tmp_path, tiny_shapes_data_dir):
+  model_dir, export_dir = tmp_path / "run", tmp_path / "exports"
+  trainer_runs.run(model_dir, tiny_shapes_data_dir,
+                   **{"train.training_steps": "0"})
+  # bin/export writes version 1 whole, then version 2, killed as soon as
+  # its staging folder appears. Publishing version 2 (the rename) waits,
+  # so the kill always lands before it.
+  setup = """
+      import time
+      import tensorflow as tf
+      from logit_gan import export
+      export_once = export.export
+      def export_twice(*args, **kwargs):
+        export_once(*args, **kwargs)
+        return export_once(*args, **kwargs)
+      export.export = export_twice
+      rename = tf.io.gfile.rename
+      def slow_rename(source, target, *args, **kwargs):
+        if source.endswith(".2.incomplete"):
+          time.sleep(300)
+        return rename(source, target, *args, **kwargs)
+      tf.io.gfile.rename = slow_rename
+      """
+  held = kill_when_it_appears(setup, "export", [
+      f"--model_dir={model_dir}", f"--export_dir={export_dir}",
+      "--nowith_classifier"], tmp_path,
+      export_dir / ".2.incomplete")
+  print(f"bin/export killed with .2.incomplete holding {held}")
+  # Version 1 is whole and loads; the half one is not a numbered folder
+  # (TF Serving, bin/reconstruct and bin/analyze see version 1 alone).
+  assert sorted(os.listdir(export_dir)) == [".2.incomplete", "1"]
+  assert export.versions(str(export_dir)) == [(1, str(export_dir / "1"))]
+  kept = tree(export_dir / "1")
+  assert int(export.load(str(export_dir)).describe()["training_step"]) == 0
+  # The next export (here of a tiny generator: bin/export's numbering and
+  # staging are export.export's) is version 2 and removes the stale
+  # staging folder.
+  written = export.export(analysis_models.tiny_generator(seed=1),
+                          str(export_dir), metadata={"classifier": "none"})
+  assert written == str(export_dir / "2")
+  assert sorted(os.listdir(export_dir)) == ["1", "2"]
+  assert int(export.load(written).describe()["z_dim"]) == (
+      analysis_models.Z_DIM)
+  assert tree(export_dir / "1") == kept

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import abc
 import json
-import os
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -182,8 +181,9 @@ class ExportedModel(InversionModel):
 
   def __init__(self, path: str, *, name: Optional[str] = None,
                batch_size: int = DEFAULT_BATCH_SIZE):
+    from logit_gan import export  # Only to open it.
     self.path = str(path)
-    self.saved = tf.saved_model.load(self.path)
+    self.saved = export.load(self.path)
     info = {key: _plain(value)
             for key, value in self.saved.describe().items()}
     self.info = info
@@ -234,18 +234,9 @@ def _plain(value: tf.Tensor):
 
 def version_dir(path: str) -> str:
   """`path` if it is a SavedModel, else its highest numbered version; a
-  clear error when neither."""
-  path = str(path)
-  if tf.io.gfile.exists(os.path.join(path, "saved_model.pb")):
-    return path
+  clear error when neither (`export.find_version`)."""
   from logit_gan import export  # Only for the version layout.
-  found = export.versions(path)
-  if not found:
-    raise ValueError(
-        f"{path} is not a SavedModel (no saved_model.pb) and holds no "
-        "numbered version folder of one: give a bin/export --export_dir "
-        "or one of its version folders.")
-  return found[-1][1]
+  return export.find_version(path)
 
 
 def default_name(path: str) -> str:

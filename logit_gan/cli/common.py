@@ -66,6 +66,10 @@ USAGE_EXIT_CODE = 2
 # gin adds this line to an error raised inside a configurable called with
 # a bound value; such a TypeError is a bad binding, reported the same way.
 _GIN_CALL_NOTE = "In call to configurable"
+# The note in full: "In call to configurable 'train' (<function train at
+# 0x7f...>)".
+_GIN_CALL_NOTE_IN_FULL = re.compile(
+    r"\s*In call to configurable '([^']*)' \(<[^>]*>\)")
 
 
 # tf.errors raised by tf.io.gfile for a path (by name: importing this
@@ -83,18 +87,17 @@ def is_user_error(error: BaseException) -> bool:
               and kind.__name__ in _TENSORFLOW_PATH_ERRORS))
 
 
-# What gin appends to an error raised inside a configurable's call.
-_GIN_NOTE = re.compile(r" ?In call to configurable '[^']*' \(<.*?>\)$")
-
-
 def one_line(error: BaseException) -> str:
-  """`error`'s message on one line (gin's and TensorFlow's span several).
-  Gin's note of the configurable it was raised in is left out, but on a
-  TypeError, where it names the binding at fault."""
-  text = " ".join(str(error).split())
-  if not isinstance(error, TypeError):
-    text = _GIN_NOTE.sub("", text)
-  return text or type(error).__name__
+  """`error`'s message on one line (gin's and TensorFlow's span several),
+  without gin's note of the configurable it came through: a bad binding
+  (TypeError) keeps the configurable's name; the library's own errors say
+  what to do without it."""
+  if isinstance(error, TypeError):
+    text = _GIN_CALL_NOTE_IN_FULL.sub(r" In call to configurable '\1'.",
+                                      str(error))
+  else:
+    text = _GIN_CALL_NOTE_IN_FULL.sub("", str(error))
+  return " ".join(text.split()) or type(error).__name__
 
 
 def report_user_errors(main: Callable) -> Callable:

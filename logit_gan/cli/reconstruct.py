@@ -18,7 +18,6 @@ folder of versions (the highest is used).
 
 from __future__ import annotations
 
-import os
 import sys
 
 from absl import app
@@ -34,24 +33,6 @@ flags.DEFINE_multi_string("images", None, "Image files or folders of "
 flags.DEFINE_integer("num_samples", 4, "Reconstructions per image.")
 flags.DEFINE_integer("seed", 0, "Seed of the first noise sample.")
 flags.DEFINE_string("out", "reconstructed.png", "The grid PNG written.")
-
-
-def version_dir(export_dir: str) -> str:
-  """`export_dir` if it holds a SavedModel, else its highest version."""
-  import tensorflow as tf
-  from logit_gan import export
-  has_model = lambda folder: tf.io.gfile.exists(
-      os.path.join(folder, "saved_model.pb"))
-  path = str(export_dir)
-  if has_model(path):
-    return path
-  saved = [version for version in export.versions(path)
-           if has_model(version[1])]
-  if not saved:
-    raise FileNotFoundError(
-        f"No SavedModel in {path} or its numbered folders; make one with "
-        "bin/export --model_dir=... --export_dir=...")
-  return saved[-1][1]
 
 
 def reconstruct_files(model, paths, *, resolution: int, num_samples: int,
@@ -83,11 +64,11 @@ def main(argv):
   paths = image_files.expand_folders(
       list(flag.images) + list(argv[1:]),  # --images a.png b.jpg
       note=lambda text: print(text, file=sys.stderr))
-  import tensorflow as tf
   from logit_gan import evaluation
+  from logit_gan import export
   from logit_gan.data import pipeline
-  version = version_dir(flag.export_dir)
-  model = tf.saved_model.load(version)
+  version = export.find_version(flag.export_dir)
+  model = export.load(version)
   info = model.describe()
   originals, samples, classes = reconstruct_files(
       model, paths, resolution=int(info["resolution"]),

@@ -233,9 +233,10 @@ def _check_shards(directory: str, info: CacheInfo) -> None:
 
 def check(info: CacheInfo, *, classifier_name: str,
           classifier_fingerprint: Optional[np.ndarray],
-          dataset: DatasetId) -> None:
+          dataset: DatasetId, directory: Optional[str] = None) -> None:
   """Raises CacheMismatchError unless the cache was made as requested
-  (`classifier_fingerprint`: `fingerprint` of the classifier in use)."""
+  (`classifier_fingerprint`: `fingerprint` of the classifier in use);
+  the message names `directory` when given."""
   problems = []
   if info.classifier_name != classifier_name:
     problems.append(f"classifier {info.classifier_name!r}, not "
@@ -252,9 +253,12 @@ def check(info: CacheInfo, *, classifier_name: str,
   if info.dataset != dataset:
     problems.append(f"dataset {info.dataset}, not {dataset}")
   if problems:
+    where = f" in {directory}" if directory else ""
     raise CacheMismatchError(
-        "The logit cache was made with " + "; ".join(problems)
-        + ". Write a new cache for this classifier and dataset.")
+        f"The logit cache{where} was made with " + "; ".join(problems)
+        + ". Write a new cache for this classifier and dataset: give "
+        "train.logit_cache_dir a new folder (bin/train builds the cache "
+        "there), or build one with bin/cache_logits --output_dir=FOLDER.")
 
 
 def read(directory: str, *, classifier_name: str,
@@ -265,7 +269,8 @@ def read(directory: str, *, classifier_name: str,
   from a cache, after checking it was made by this classifier and dataset."""
   info = read_info(directory)
   check(info, classifier_name=classifier_name,
-        classifier_fingerprint=classifier_fingerprint, dataset=dataset)
+        classifier_fingerprint=classifier_fingerprint, dataset=dataset,
+        directory=directory)
   resolution, n_c = dataset.resolution, info.num_classes
   spec = {"image": tf.io.FixedLenFeature([], tf.string),
           "logits": tf.io.FixedLenFeature([n_c], tf.float32),

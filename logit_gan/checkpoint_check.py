@@ -54,20 +54,35 @@ def earlier_checkpoints(model_dir: str, prefix: str) -> list[str]:
 
 
 def check_readable(prefix: str, *, model_dir: str, earlier_flag: str = (
-    "--checkpoint")) -> None:
+    "--checkpoint"), training: bool = False) -> None:
   """Raises CheckpointDamagedError when the checkpoint `prefix` in
   model_dir does not read (`damage`), naming it, the reason, and the
-  earlier checkpoints to give with `earlier_flag` instead."""
+  earlier checkpoints to give with `earlier_flag` instead; `training`:
+  how bin/train resumes from the latest earlier one instead."""
   reason = damage(prefix)
   if reason is None:
     return
   earlier = earlier_checkpoints(model_dir, prefix)
-  cure = (f"give an earlier one, {earlier_flag}={earlier[0]}"
-          + (f" (or {', '.join(earlier[1:])})" if earlier[1:] else "")
-          + ", or copy the files again") if earlier else (
-              "copy the files again from where they were trained, or train "
-              "again")
+  if not earlier:
+    cure = ("copy the files again from where they were trained, or train "
+            "again")
+  elif training:
+    cure = resume_from_earlier(model_dir, prefix, earlier[0])
+  else:
+    cure = (f"give an earlier one, {earlier_flag}={earlier[0]}"
+            + (f" (or {', '.join(earlier[1:])})" if earlier[1:] else "")
+            + ", or copy the files again")
   raise CheckpointDamagedError(
       f"The checkpoint {prefix} is damaged: {reason}. Its files "
       f"({os.path.basename(str(prefix))}.index, .data-*) are missing, "
       f"truncated or corrupt (a failed copy or a full disk): {cure}.")
+
+
+def resume_from_earlier(model_dir: str, prefix: str, earlier: str) -> str:
+  """What to do so that bin/train, which resumes from the latest
+  checkpoint its `checkpoint` file names, resumes from `earlier`."""
+  name = os.path.basename(str(prefix))
+  return (f"copy the files again, or resume from {earlier}: move {name}.index "
+          f"and {name}.data-* out of {model_dir} and set the first line of "
+          f"{os.path.join(str(model_dir), 'checkpoint')} to "
+          f"model_checkpoint_path: \"{os.path.basename(earlier)}\"")

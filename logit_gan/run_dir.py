@@ -31,6 +31,7 @@ import uuid
 from absl import logging
 import tensorflow as tf
 
+from logit_gan import checkpoint_check
 from logit_gan import files
 
 CONFIG_FILE = "operative_config.gin"
@@ -60,7 +61,8 @@ def _reason(error: Exception) -> str:
 
 def check_writable(directory: str, what: str = "--model_dir") -> None:
   """Writes a 4 KiB probe file into `directory` (created for it, and
-  removed again when it was not there) and deletes it; raises
+  removed again when it was not there and is still empty: the workers of
+  one run probe their folders at once) and deletes it; raises
   NotWritableError naming the folder, `what` gives it, and the fix."""
   directory = str(directory)
   existed = tf.io.gfile.isdir(directory)
@@ -77,8 +79,20 @@ def check_writable(directory: str, what: str = "--model_dir") -> None:
   finally:
     if tf.io.gfile.exists(probe):
       tf.io.gfile.remove(probe)
-    if not existed and tf.io.gfile.isdir(directory):
-      tf.io.gfile.rmtree(directory)
+    if not existed:
+      _remove_if_empty(directory)
+
+
+def _remove_if_empty(directory: str) -> None:
+  """Removes the local folder `directory` when it holds nothing (another
+  process may have written into it meanwhile); object stores such as gs://
+  have no empty folders to remove."""
+  if "://" in directory:
+    return
+  try:
+    os.rmdir(directory)
+  except OSError:
+    pass  # Missing, or not empty: another worker's files.
 
 
 def save_checkpoint(manager: tf.train.CheckpointManager, step: int) -> str:
@@ -188,7 +202,8 @@ def restore_or_init(checkpoint: tf.train.Checkpoint, model_dir: str, *,
   `partial`: the checkpoint may hold objects `checkpoint` lacks (loading
   for inference leaves out the input pipeline). Returns the path restored,
   or None when the run was initialised. A checkpoint of another
-  architecture raises CheckpointMismatchError.
+  architecture raises CheckpointMismatchError; a damaged one (when
+  training) checkpoint_check.CheckpointDamagedError.
   """
   model_dir = str(model_dir)
   restored = checkpoint_path or _existing_checkpoint(model_dir, manager)
@@ -206,7 +221,11 @@ def restore_or_init(checkpoint: tf.train.Checkpoint, model_dir: str, *,
     if partial:
       status = status.expect_partial()
     status.assert_existing_objects_matched()
-  except (ValueError, AssertionError, tf.errors.OpError) as error:
+  except (ValueError, AssertionError, IndexError,
+          tf.errors.OpError) as error:
+    if manager is not None:  # Training: a damaged checkpoint, named as such.
+      checkpoint_check.check_readable(restored, model_dir=model_dir,
+                                      training=True)
     raise CheckpointMismatchError(
         f"{model_dir} holds a checkpoint ({restored}) that does not fit this "
         f"model: {str(error).splitlines()[0][:300]}. Use a new --model_dir, "

@@ -114,11 +114,9 @@ def _restore(checkpoint: tf.train.Checkpoint, model_dir: str,
     return run_dir.restore_or_init(checkpoint, model_dir,
                                    checkpoint_path=checkpoint_path,
                                    partial=True)
-  except (run_dir.CheckpointMismatchError, IndexError) as error:
+  except run_dir.CheckpointMismatchError as error:
     prefix = checkpoint_path or tf.train.latest_checkpoint(model_dir)
     checkpoint_check.check_readable(prefix, model_dir=model_dir)
-    if not isinstance(error, run_dir.CheckpointMismatchError):
-      raise
     cause = error.__context__ or error  # run_dir's message is for bin/train.
     record_file = run_dir.path(model_dir, run_dir.RECORD_FILE)
     raise run_dir.CheckpointMismatchError(

@@ -221,7 +221,8 @@ def build_run(model_dir: str, strategy: tf.distribute.Strategy,
   checkpoint manager (nothing is restored yet)."""
   chief = _is_chief(strategy)
   _check_num_classes(generator, classifier)
-  run_dir.check_writable(model_dir)
+  # Each worker probes the folder it writes its checkpoints into.
+  run_dir.check_writable(_checkpoint_dir(model_dir, strategy))
   resolution = generator.resolution
   _check_training_data(classifier, spec, resolution,
                        settings.logit_cache_dir, chief=chief)
@@ -309,7 +310,8 @@ def _check_training_data(classifier, spec: pipeline.DatasetSpec,
   logit_cache.check(
       logit_cache.read_info(cache_dir), classifier_name=classifier.name,
       classifier_fingerprint=logit_cache.fingerprint(classifier, resolution),
-      dataset=logit_cache.DatasetId(spec.name, "train", resolution))
+      dataset=logit_cache.DatasetId(spec.name, "train", resolution),
+      directory=cache_dir)
 
 
 def _training_input(strategy, spec: pipeline.DatasetSpec, *, batch_size,

@@ -172,6 +172,41 @@ def test_export_refuses_a_classifier_of_another_logit_width(made, tmp_path):
   assert not (tmp_path / "exports").exists()
 
 
+def train(made, model_dir):
+  """bin/train of 0 steps on model_dir, with the made run's settings."""
+  bindings = trainer_runs.tiny_bindings(made["data_dir"], **{
+      "train.training_steps": "0", "classifier.path": f"'{made['a']}'",
+      "classifier.num_classes": "None",
+      "train.logit_cache_dir": f"'{made['cache']}'"})
+  return cli_main.call("train", "--gin_file=tiny.gin",
+                       *[f"--gin_bindings={b}" for b in bindings],
+                       f"--model_dir={model_dir}")
+
+
+@pytest.mark.parametrize("damage, reason", DAMAGES)
+def test_train_names_a_damaged_checkpoint_and_how_to_resume_before_it(
+    made, tmp_path, damage, reason):
+  model_dir = damaged_copy(made, tmp_path, damage)
+  before = contents(model_dir)
+  ran = train(made, model_dir)
+  assert_refused(ran, f"The checkpoint {model_dir}/ckpt-1 is damaged: "
+                 f".*{reason}", f"resume from {model_dir}/ckpt-0: move "
+                 f"ckpt-1.index and ckpt-1.data-\\* out of {model_dir} and "
+                 f"set the first line of {model_dir}/checkpoint to "
+                 'model_checkpoint_path: "ckpt-0"')
+  assert contents(model_dir) == before
+  # The cure, as the message gives it, resumes from ckpt-0.
+  for moved in model_dir.glob("ckpt-1.*"):
+    moved.rename(tmp_path / moved.name)
+  lines = (model_dir / "checkpoint").read_text().splitlines()
+  (model_dir / "checkpoint").write_text(
+      "\n".join(['model_checkpoint_path: "ckpt-0"', *lines[1:]]) + "\n")
+  ran = train(made, model_dir)
+  assert ran.code is None, ran.err[-3000:]
+  assert (model_dir / "checkpoint").read_text().startswith(
+      'model_checkpoint_path: "ckpt-0"')
+
+
 def test_train_refuses_a_logit_cache_of_another_classifier(made, tmp_path):
   cache = contents(made["cache"])
   bindings = trainer_runs.tiny_bindings(made["data_dir"], **{
@@ -180,9 +215,8 @@ def test_train_refuses_a_logit_cache_of_another_classifier(made, tmp_path):
   ran = cli_main.call("train", "--gin_file=tiny.gin",
                       *[f"--gin_bindings={b}" for b in bindings],
                       f"--model_dir={tmp_path / 'new_run'}")
-  # (The message names the folder once trainer.py passes it to
-  # logit_cache.check as `directory`.)
-  assert_refused(ran, "The logit cache.* was made with a classifier with "
+  assert_refused(ran, f"The logit cache in {made['cache']} was made with a "
+                 "classifier with "
                  "other weights", "give train.logit_cache_dir a new folder")
   assert contents(made["cache"]) == cache
   assert not (tmp_path / "new_run").exists()

@@ -36,7 +36,8 @@ BINDINGS = {"train.training_steps": str(STEPS),
             "train.save_checkpoints_steps": "2", "GAN.disc_iters": "1"}
 
 # Run in the child before bin/train's cli module: sys.argv[1] names the
-# fault ("none", "cache:<examples>", "merge:<step>", "state:<step>").
+# fault ("none", "cache:<examples>", "merge:<step>", "state:<step>",
+# "term:<steps run>").
 HOOKS = f"""
 import os, signal, sys
 from logit_gan import runtime
@@ -95,6 +96,27 @@ def before_state(*args, **kwargs):
 wrap(checkpoint_management, "update_checkpoint_state_internal",
      before=before_state)
 
+# "term:<n>": a real SIGTERM to this process from inside the n-th training
+# step it runs (a py_function in the compiled loop), then a pause for the
+# watch thread to see it: mid-loop on a machine of any speed.
+if kind == "term":
+  import time
+  import tensorflow as tf
+  from logit_gan import non_finite
+  executed = [0]
+  def count_step():
+    executed[0] += 1
+    if executed[0] == int(at):
+      say(f"TERM in step {{at}}")
+      os.kill(os.getpid(), signal.SIGTERM)
+      time.sleep(0.5)
+    return 0
+  original_stops_after = non_finite.Guard.stops_after
+  def stops_after(self, metrics):
+    tf.py_function(count_step, [], tf.int32)
+    return original_stops_after(self, metrics)
+  non_finite.Guard.stops_after = stops_after
+
 from logit_gan.cli import train
 train.run()
 """
@@ -117,10 +139,9 @@ class Start:
 
 
 def start(model_dir, cache_dir, data_dir, fault="none", *, kill_after=None,
-          signal_after=None, **overrides) -> Start:
+          **overrides) -> Start:
   """Runs bin/train (with HOOKS) to the end or to its fault. `kill_after`
-  (seconds): SIGKILL that long after its first training loop ended;
-  `signal_after` ((marker, seconds)): SIGTERM that long after the marker."""
+  (seconds): SIGKILL that long after its first training loop ended."""
   bindings = tiny_bindings(data_dir, **{
       **BINDINGS, "train.logit_cache_dir": f"'{cache_dir}'", **overrides})
   command = [sys.executable, "-c", HOOKS, fault, "--gin_file=tiny.gin",
@@ -138,14 +159,8 @@ def start(model_dir, cache_dir, data_dir, fault="none", *, kill_after=None,
       markers.append(line.split(maxsplit=1)[1].strip())
       if kill_after is not None and markers[-1].startswith("STEP"):
         timers.append(threading.Timer(kill_after, process.kill))
+        timers[-1].start()
         kill_after = None
-      elif signal_after and markers[-1] == signal_after[0]:
-        timers.append(threading.Timer(signal_after[1], process.send_signal,
-                                      (signal.SIGTERM,)))
-        signal_after = None
-      else:
-        continue
-      timers[-1].start()
     process.wait(timeout=300)
   finally:
     process.kill()
@@ -238,20 +253,21 @@ def test_kill_9_at_five_moments_resumes_to_the_uninterrupted_variables(
 
 def test_sigterm_saves_the_current_step_and_the_run_resumes_from_it(
     tmp_path, data_dir, uninterrupted, caplog):
-  """SIGTERM in the middle of a loop of 12 steps: the loop ends after the
-  step it was running, that step is saved, and the command exits with 75
-  and says so; rerunning resumes from there to the uninterrupted run's
-  variables."""
+  """SIGTERM in the middle of a loop of 12 steps (sent in step 18): the
+  loop ends after the step it was running, that step is saved, and the
+  command exits with 75 and says so; rerunning resumes from there to the
+  uninterrupted run's variables."""
   import logging
   model_dir = tmp_path / "model"
   every = {"train.iterations_per_loop": "12",
            "train.save_checkpoints_steps": "12"}
-  preempted = start(model_dir, uninterrupted[1], data_dir,
-                    signal_after=("SAVED 12", 0.2), **every)
+  preempted = start(model_dir, uninterrupted[1], data_dir, "term:18",
+                    **every)
   assert preempted.returncode == 75, preempted.output[-3000:]
   step = latest_step(model_dir)
-  print(f"SIGTERM 0.2 s after the save of step 12: saved step {step}")
-  assert 12 < step <= STEPS, preempted.markers
+  print(f"SIGTERM in step 18: saved step {step}")
+  assert "TERM in step 18" in preempted.markers
+  assert 18 <= step < STEPS, preempted.markers
   assert (f"preempted (SIGTERM): saved the checkpoint of step {step}, "
           f"{model_dir}/ckpt-{step}. Rerun the same command to resume from "
           "it.") in preempted.output

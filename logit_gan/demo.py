@@ -13,7 +13,8 @@
   6 analyse                 bin/analyze --all on the three exports, and the
                             optimization baseline beside the robust GAN on
                             the first --optimization_images test images
-  7 report                  report/index.html (and optimization.html)
+  7 report                  report/index.html, optimization.html and
+                            metrics.json (one bin/report)
 
 Every step is skipped when its output is complete, checked from files
 alone (no TensorFlow in the driver): a built dataset has its
@@ -41,6 +42,7 @@ import re
 import sys
 from typing import Optional, Sequence
 
+from logit_gan import machine
 from logit_gan import stages as stages_lib
 
 MEASURED_ON = "AVX-512"
@@ -123,13 +125,11 @@ class Settings:
 
 def machine_kind() -> tuple[str, float]:
   """('AVX-512', 1.0) on a CPU with AVX-512, else a description and
-  SLOWER_KIND_FACTOR (Linux's /proc/cpuinfo; elsewhere 'unknown')."""
-  try:
-    with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-      flags = cpuinfo.read()
-  except OSError:
-    return "unknown (no /proc/cpuinfo)", SLOWER_KIND_FACTOR
-  if re.search(r"\bavx512f\b", flags):
+  SLOWER_KIND_FACTOR (the CPU's flags: `machine.has_avx512`)."""
+  avx512 = machine.has_avx512()
+  if avx512 is None:
+    return "unknown (no CPU flags)", SLOWER_KIND_FACTOR
+  if avx512:
     return MEASURED_ON, 1.0
   return "without AVX-512", SLOWER_KIND_FACTOR
 
@@ -437,18 +437,25 @@ def optimization_page(settings: Settings) -> str:
 
 
 def report_steps(settings: Settings) -> list[stages_lib.Step]:
-  pages = ((settings.analysis, settings.report, "logit_gan: make demo"),
-           (os.path.join(settings.analysis, OPTIMIZATION_FOLDER),
-            optimization_page(settings),
-            "logit_gan: make demo, the optimization baseline"))
+  """bin/report on the analysis folder: index.html, metrics.json and, from
+  its optimization sub-folder, optimization.html; done when each is newer
+  than both folders' numbers."""
+  numbers = [os.path.join(settings.analysis, "metrics.json"),
+             os.path.join(settings.analysis, OPTIMIZATION_FOLDER,
+                          "metrics.json")]
+  written = [settings.report, optimization_page(settings),
+             os.path.join(settings.report_dir(), "metrics.json")]
+
+  def done() -> bool:
+    newest = max(_mtime(path) for path in numbers)
+    return all(_exists(path) and _mtime(path) >= newest for path in written)
   return [stages_lib.Step(
-      f"report {os.path.basename(page)}", settings.module("report") + [
-          f"--analysis_dir={folder}", f"--out={page}", f"--title={title}"],
-      done=lambda f=folder, p=page: _exists(p) and _mtime(p) >= _mtime(
-          os.path.join(f, "metrics.json")),
-      expected_minutes=lambda: settings.expected("report"),
-      summary=lambda p=page: os.path.abspath(p))
-          for folder, page, title in pages]
+      f"report {os.path.basename(settings.report)}",
+      settings.module("report") + [
+          f"--analysis_dir={settings.analysis}", f"--out={settings.report}",
+          "--title=logit_gan: make demo"],
+      done=done, expected_minutes=lambda: settings.expected("report", 2),
+      summary=lambda: os.path.abspath(settings.report))]
 
 
 STAGES = (("build the datasets", dataset_steps),

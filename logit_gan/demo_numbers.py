@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 from typing import Callable, Optional
 
 SPEED_FILE = "speed.json"
@@ -109,19 +108,6 @@ def headline(analysis: str, optimization: str) -> list[str]:
       *_fraction_kept(records),
       _speed([analysis, optimization])]
   return [line for line in lines if line]
-
-
-def machine() -> dict:
-  """The machine, for the record: platform, processor model, cores."""
-  model = platform.processor()
-  try:
-    with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-      model = next((line.split(":", 1)[1].strip() for line in cpuinfo
-                    if line.startswith("model name")), model)
-  except OSError:
-    pass
-  return {"platform": platform.platform(), "processor": model,
-          "cores": os.cpu_count(), "python": platform.python_version()}
 
 
 def write_record(path: str, record: dict) -> str:

@@ -127,10 +127,18 @@ def analyze(flags):
 
 
 def report(flags):
+  """index.html and metrics.json, and optimization.html when the analysis
+  has the baseline's folder, as bin/report writes them."""
   out = flags["out"][0]
-  os.makedirs(os.path.dirname(out), exist_ok=True)
-  with open(out, "w") as file:
-    file.write("<html></html>")
+  folder = os.path.dirname(out)
+  os.makedirs(folder, exist_ok=True)
+  pages = [out]
+  if os.path.isdir(os.path.join(flags["analysis_dir"][0], "optimization")):
+    pages.append(os.path.join(folder, "optimization.html"))
+  for page in pages:
+    with open(page, "w") as file:
+      file.write("<html></html>")
+  write_json(os.path.join(folder, "metrics.json"), {"records": []})
   print(f"Report: {out}")
 
 

@@ -205,6 +205,7 @@ def test_factor_recovery_of_the_original_is_one_and_of_another_near_chance(
   result = factor_recovery.run([perfect, other], shapes_examples,
                                regressor=tiny_regressor, noise_samples=2)
   keys = {(n.params["factor"], n.params["measure"]) for n in result.numbers}
+  assert result.figures["fraction_kept.png"][:4] == b"\x89PNG"  # The bars.
   assert ("foreground_colour", "closed_form") in keys
   assert ("background_kind", "regressor") in keys
   for factor, measure in keys:

@@ -33,6 +33,8 @@ from logit_gan.cli import common
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 PIXEL = 4  # The pixel models' resolution.
+# The training run's operative config the fake exports bundle.
+FAKE_OPERATIVE_CONFIG = "train.training_steps = 9\n"
 
 
 class PixelModel(inversion.InversionModel):
@@ -277,6 +279,7 @@ class _FakeExport(tf.Module):
     info = {"num_classes": tf.constant(3), "z_dim": tf.constant(3),
             "resolution": tf.constant(PIXEL),
             "method": tf.constant("logit_gan"),
+            "gin_config": tf.constant(FAKE_OPERATIVE_CONFIG),
             "dataset": tf.constant(json.dumps(dataset))}
     model = PixelModel("fake")
     self.describe = tf.function(lambda: info, input_signature=[])
@@ -334,6 +337,16 @@ def test_command_reads_image_files_at_the_models_size(
   assert written["examples"]["count"] == 3
   assert [m["name"] for m in written["models"]] == ["first", "mini_b"]
   assert written["models"][1]["path"] == fake_exports["mini_b"]
+  # The run's provenance: its flags, the exports' operative configs, the
+  # test images and this machine.
+  (run,) = json.loads((out / "provenance.json").read_text())["runs"]
+  assert run["flags"]["experiment"] == ["fake"] and run["flags"]["seed"] == 3
+  assert run["flags"]["export_dir"][0] == f"first={fake_exports['mini_a']}"
+  assert [e["name"] for e in run["exports"]] == ["first", "mini_b"]
+  assert run["exports"][1]["operative_config"] == FAKE_OPERATIVE_CONFIG
+  assert run["exports"][1]["path"] == fake_exports["mini_b"]
+  assert run["images"]["count"] == 3 and run["experiments"] == ["fake"]
+  assert run["machine"]["cores"] == os.cpu_count()
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -509,11 +522,18 @@ def test_all_experiments_end_to_end_then_the_report(
   assert ("fashion_mnist_idx" in scored) != (
       "fashion_mnist_idx" in ood["settings"]["skipped"])
 
-  from logit_gan.report import html  # pylint: disable=import-outside-toplevel
-  page = pathlib.Path(html.write(str(out), str(tmp_path / "index.html")))
-  text = page.read_text()
+  from logit_gan.report import build  # pylint: disable=import-outside-toplevel
+  written = build.write(str(out), str(tmp_path / "report" / "index.html"))
+  text = pathlib.Path(written.index).read_text()
   for name in registry.names():
     assert f'<h2 id="{name}">' in text and "Not run" not in text
+  assert "fraction_kept.png" in results.read_result(
+      out, "factor_recovery")["figures"]
+  numbers = json.loads(pathlib.Path(written.metrics).read_text())
+  assert numbers["records"] == records and written.optimization is None
+  (run,) = numbers["provenance"]["analysis_runs"]
+  assert [e["name"] for e in run["exports"]] == ["robust", "standard"]
+  assert run["experiments"] == registry.names()
 
   code, printed, _ = analyze(*arguments)  # Nothing is missing: no rerun.
   assert code is None

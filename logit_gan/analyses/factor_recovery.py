@@ -35,6 +35,11 @@ reconstructions of the same logits (standardised units): what the noise,
 not the logits, decides. Compare fraction_kept with `logit_probe` (what the
 logits carry at all): a factor the logits carry that reconstructions lack
 is the generator's failure.
+
+Figures: `fraction_kept.png`, fraction_kept per factor and instrument as
+bars, one per model, with its 95% CI as the error bar;
+`reconstructions.png`, the first `grid_images` originals above each
+model's reconstructions.
 """
 
 from __future__ import annotations
@@ -212,6 +217,7 @@ def run(models, examples, *, seed: int = 0,
     rows.append(reconstructions[:grid_images])
   for key in targets:
     _add_factor(result, key, per_model, seed)
+  result.figures["fraction_kept.png"] = _bars(result, models, list(targets))
   result.figures["reconstructions.png"] = figures.image_grid(
       rows, row_labels=["original"] + [m.name for m in models])
   result.summary = _summary(result, models, targets)
@@ -231,6 +237,20 @@ def _add_factor(result, key, per_model, seed) -> None:
   result.add_per_image("noise_spread", {m: s[key] for m, (_, s) in
                                         per_model.items()},
                        seed=seed, **params)
+
+
+def _bars(result, models, keys: list) -> bytes:
+  """fraction_kept of each (factor, measure) in `keys`, a bar per model
+  with its 95% CI (figures.bar_plot)."""
+  series = {model.name: [
+      (kept.mean, kept.low, kept.high) for kept in (
+          result.get("fraction_kept", model.name, factor=factor,
+                     measure=measure) for factor, measure in keys)]
+            for model in models}
+  return figures.bar_plot(
+      [f"{factor} ({measure})" for factor, measure in keys], series,
+      ylabel="fraction kept (1: as the original)",
+      title="factor_recovery: fraction kept, 95% CI")
 
 
 def _summary(result, models, targets) -> str:

@@ -37,6 +37,11 @@ into <out>/optimization/ (its own metrics.json and result.json files, with
 the paired differences between the export and the baseline on those
 images). Its settings are gin's `optimization_inversion.*`.
 
+Every run appends its command, flags, gin bindings, the exports' records
+(with the operative gin config each bundles), the test images and the
+machine to <out>/provenance.json (logit_gan/analyses/provenance.py) once
+its experiments have run; bin/report copies them into its metrics.json.
+
 --time_images=N times one reconstruct call of N test images per model
 (after a warm-up call; median and range of 3) and writes <out>/speed.json
 (and <out>/optimization/speed.json with the baseline): seconds per image
@@ -261,6 +266,24 @@ def run_optimization_baseline(models: list, test_examples, names: list,
   write_speed([first, baseline], subset, out, flag)
 
 
+def record_run(flag, models: list, test_examples, names: list[str],
+               baseline_names: list[str]) -> None:
+  """Appends this run (command, flags, gin bindings, the exports' records,
+  the test images, the machine) to <out>/provenance.json
+  (logit_gan/analyses/provenance.py), once its experiments have run (a
+  run refused or stopped before then records nothing)."""
+  import gin  # pylint: disable=import-outside-toplevel
+  from logit_gan.analyses import provenance
+  values = {defined.name: defined.value for defined in
+            flags.FLAGS.flags_by_module_dict().get(__name__, [])}
+  values.update(gin_file=list(flag.gin_file),
+                gin_bindings=list(flag.gin_bindings))
+  provenance.append(flag.out, provenance.run_record(
+      flag_values=values, models=models, experiments=names,
+      optimization_experiments=baseline_names,
+      images=test_examples.describe(), gin_config=gin.config_str()))
+
+
 def main(argv):
   flag = flags.FLAGS
   if len(argv) > 1 and not flag.images:
@@ -279,6 +302,7 @@ def main(argv):
   outcomes = runner.run_experiments(models, test_examples, names, flag.out,
                                     seed=flag.seed, force=flag.force,
                                     skip_unmet=flag.all)
+  record_run(flag, models, test_examples, names, baseline_names)
   write_speed(models, test_examples, flag.out, flag)
   print(f"Numbers: {os.path.join(flag.out, results.METRICS_FILE)}; "
         "figures and result.json: " + ", ".join(

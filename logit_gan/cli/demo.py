@@ -32,6 +32,7 @@ from absl import flags
 
 from logit_gan import demo
 from logit_gan import demo_numbers
+from logit_gan import machine
 from logit_gan import stages as stages_lib
 from logit_gan.cli import common
 
@@ -102,7 +103,7 @@ def _run(settings, kind: str, printer) -> int:
   env = {**os.environ, "PYTHONUNBUFFERED": "1"}
   began = time.monotonic()
   record = {"settings": dataclasses.asdict(settings), "kind": kind,
-            "machine": demo_numbers.machine(), "steps": []}
+            "machine": machine.describe(), "steps": []}
   try:
     record["steps"] = stages_lib.run_stages(demo.plan(settings), printer,
                                             env=env)

@@ -4,11 +4,17 @@
 
 One self-contained page (figures inlined, no network): the paper's findings
 checked on this run's numbers (reproduced / not reproduced / inconclusive),
-then every experiment with its numbers, intervals and figures. Prints the
-page's path and the findings' statuses.
+then every experiment with its numbers, intervals and figures, and the
+provenance. Beside it: optimization.html, the optimization baseline's page
+(when the analysis has <analysis_dir>/optimization), and metrics.json,
+every number the pages show with the commands, gin configs and machine
+they come from (logit_gan/report/build.py). Prints the findings' statuses
+and the files' paths.
 """
 
 from __future__ import annotations
+
+import sys
 
 from absl import app
 from absl import flags
@@ -16,7 +22,8 @@ from absl import flags
 from logit_gan.cli import common
 
 flags.DEFINE_string("analysis_dir", "analysis", "A bin/analyze --out folder.")
-flags.DEFINE_string("out", "report/index.html", "The page written.")
+flags.DEFINE_string("out", "report/index.html", "The page written; "
+                    "optimization.html and metrics.json go beside it.")
 flags.DEFINE_string("title", "logit_gan report", "The page's title.")
 
 
@@ -24,15 +31,17 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   import os  # pylint: disable=import-outside-toplevel
-  from logit_gan.analyses import results  # pylint: disable=import-outside-toplevel
-  from logit_gan.report import findings  # pylint: disable=import-outside-toplevel
-  from logit_gan.report import html  # pylint: disable=import-outside-toplevel
+  from logit_gan.report import build  # pylint: disable=import-outside-toplevel
   flag = flags.FLAGS
-  page = html.write(flag.analysis_dir, flag.out, title=flag.title)
-  for finding in findings.evaluate(results.read_metrics(flag.analysis_dir),
-                                   html.models_of(flag.analysis_dir)):
+  written = build.write(flag.analysis_dir, flag.out, title=flag.title,
+                        command=list(sys.argv))
+  for finding in written.findings:
     print(f"{finding['status']:>30}: {finding['claim']}")
-  print(f"Report: {os.path.abspath(page)}")
+  print(f"Report: {os.path.abspath(written.index)}")
+  if written.optimization:
+    print(f"The optimization baseline: "
+          f"{os.path.abspath(written.optimization)}")
+  print(f"Numbers and provenance: {os.path.abspath(written.metrics)}")
 
 
 def run():

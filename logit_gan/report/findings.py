@@ -14,7 +14,9 @@ GAN vs a baseline), and the sign the paper found. Its status:
 A "no difference" finding (misclassified images) is reproduced when the CI
 includes 0 and not reproduced otherwise. Models are matched to roles by
 name: "robust" / "standard" inside the model's name, "dosovitskiy_brox" /
-"optimization" by method (the records' `models`).
+"optimization" / "logit_gan" by method (the records' `models`). The speed
+finding reads the optimization baseline's speed.json (report/speed.py:
+its interval is the range over the timed calls).
 """
 
 from __future__ import annotations
@@ -81,13 +83,23 @@ FINDINGS = (
             "brightness at the identity).", "brightness_fit",
             "shift_slope_at_identity", "robust", "standard", +1,
             paper="Section 13, Figs. 19, 20"),
+    Finding("The feedforward generator reconstructs an image faster than "
+            "optimization-based inversion of the same classifier (time per "
+            "image, GAN - optimization, on one batch; the interval is the "
+            "range over the timed calls, not a CI).", "speed",
+            "seconds_per_image", "logit_gan", "optimization", -1,
+            paper="Sections 1, 2: 'computationally efficient', "
+                  "'feedforward computation without expensive iterative "
+                  "optimization'"),
 )
 
 
-def _role(record_model: str, models: dict, role: str) -> bool:
-  """Whether a model (by name) plays `role`."""
+def plays_role(record_model: str, models: dict, role: str) -> bool:
+  """Whether a model (by name) plays `role`: "robust" / "standard" in its
+  name (a GAN), or the method "dosovitskiy_brox", "optimization" or
+  "logit_gan" (any GAN)."""
   method = models.get(record_model, {}).get("method", "")
-  if role in ("dosovitskiy_brox", "optimization"):
+  if role in ("dosovitskiy_brox", "optimization", "logit_gan"):
     return method == role
   return role in record_model and method in ("logit_gan", "")
 
@@ -100,12 +112,12 @@ def _matches(record: dict, finding: Finding, models: dict) -> bool:
   if any(params.get(k) != v for k, v in finding.params):
     return False
   if finding.first in ("incorrect",):  # A group difference of one model.
-    return params.get("group") == "incorrect - correct" and _role(
+    return params.get("group") == "incorrect - correct" and plays_role(
         record["model"], models, "robust")
   pair = record.get("models") or []
   return (record.get("kind") == "difference" and len(pair) == 2
-          and _role(pair[0], models, finding.first)
-          and _role(pair[1], models, finding.second))
+          and plays_role(pair[0], models, finding.first)
+          and plays_role(pair[1], models, finding.second))
 
 
 def status(record: Optional[dict], sign: int) -> str:

@@ -2,19 +2,22 @@
 self-contained page (figures inlined as PNG data URIs, no network) that a
 person reads on a laptop screen.
 
-Layout: the run's models; a summary table of the paper's findings
-(findings.py) with this run's number, interval and status; then one
-section per experiment in the registry's order: what it measures (the
-first paragraph of its module docstring), the paper's figures and, where
-the paper gives a number, the paper's value beside ours with what differs;
+Layout: links (the optimization baseline's page, metrics.json); the
+run's models; a summary table of the paper's findings (findings.py) with
+this run's number, interval, n and status, the count of each status, and
+the time per image of each method (speed.py); then one section per
+experiment in the registry's order: what it measures (the first paragraph
+of its module docstring), the paper's figures and, where the paper gives a
+number, the paper's value beside ours with what differs (paper_values.py);
 the one-line summary; a table of every number (model, parameters, value
-[95% CI], n), paired differences after the models; the figures.
+[95% CI], n), paired differences after the models; the figures. Last, the
+provenance (provenance.py), collapsed.
 """
 
 from __future__ import annotations
 
 import base64
-import html
+from collections.abc import Sequence
 import json
 import os
 import sys
@@ -25,7 +28,12 @@ import tensorflow as tf
 from logit_gan import files
 from logit_gan.analyses import registry
 from logit_gan.analyses import results as results_lib
+from logit_gan.report import analysis as analysis_lib
 from logit_gan.report import findings as findings_lib
+from logit_gan.report import markup
+from logit_gan.report import paper_values
+from logit_gan.report import provenance as provenance_lib
+from logit_gan.report import speed as speed_lib
 
 # The paper's figures and numbers for each experiment (ImageNet 64x64,
 # robust and standard ResNet-152, 1000 logits; ours: the run's data).
@@ -68,17 +76,8 @@ margin:4px} details{margin:.3em 0} code{font-size:12px}
 """
 
 
-def _escape(value) -> str:
-  return html.escape(str(value))
-
-
-def _interval(record: Optional[dict]) -> str:
-  if not record or record.get("mean") is None:
-    return "–"
-  low, high = record.get("low"), record.get("high")
-  if low is None or high is None or low == high == record["mean"]:
-    return f"{record['mean']:.4g}"
-  return f"{record['mean']:.4g} [{low:.4g}, {high:.4g}]"
+_escape = markup.escape
+_interval = markup.interval
 
 
 def _png(path: str) -> str:
@@ -111,7 +110,9 @@ def _numbers_table(numbers: list[dict]) -> str:
           "<th>value [95% CI]</th><th>n</th></tr>" + body + "</table>")
 
 
-def _section(analysis_dir: str, experiment: str) -> str:
+def _section(analysis_dir: str, experiment: str, beside: str = "") -> str:
+  """One experiment's section; `beside`: the paper's values beside this
+  run's (paper_values.table)."""
   stored = results_lib.read_result(analysis_dir, experiment)
   if stored is None:
     return (f'<h2 id="{experiment}">{experiment}</h2><p class="not-measured">'
@@ -122,6 +123,7 @@ def _section(analysis_dir: str, experiment: str) -> str:
           f"<p>{_escape(_description(experiment))}</p>"
           f"<p><b>Paper:</b> {_escape(PAPER.get(experiment, ''))}</p>"
           f"<p><b>This run:</b> {_escape(stored.get('summary', ''))}</p>"
+          f"{beside}"
           f"<details><summary>settings and images</summary><code>"
           f"{_escape(json.dumps(stored.get('settings'), default=str))}<br>"
           f"{_escape(json.dumps(stored.get('examples'), default=str))}"
@@ -136,35 +138,51 @@ def _findings_table(evaluated: list[dict]) -> str:
       f"<td>{_escape(f['claim'])}</td><td>{_escape(f['paper'])}</td>"
       f"<td>{_escape(f['experiment'])}: {_escape(f['number'])} "
       f"{_escape(f['first'])} − {_escape(f['second'])}</td>"
-      f"<td>{_interval(f['record'])}</td><td>{_escape(f['status'])}</td></tr>"
-      for f in evaluated)
+      f"<td>{markup.interval_n(f['record'])}{_range_note(f['record'])}"
+      f"</td><td>{_escape(f['status'])}</td></tr>" for f in evaluated)
+  counts = ", ".join(
+      f"{sum(f['status'] == s for f in evaluated)} {s}" for s in (
+          findings_lib.REPRODUCED, findings_lib.NOT_REPRODUCED,
+          findings_lib.INCONCLUSIVE, findings_lib.NOT_MEASURED))
   return ("<table><tr><th>the paper's finding</th><th>where</th>"
-          "<th>measured as</th><th>this run [95% CI]</th><th>status</th>"
-          "</tr>" + rows + "</table>")
+          "<th>measured as</th><th>this run [95% CI] (n)</th>"
+          "<th>status</th></tr>" + rows + f"</table><p>{counts}.</p>")
 
 
-def models_of(analysis_dir: str,
-              experiments: Optional[list[str]] = None) -> dict:
-  """{model name: its describe()} over the experiments' results."""
-  models = {}
-  for experiment in experiments or registry.names():
-    stored = results_lib.read_result(analysis_dir, experiment) or {}
-    for model in stored.get("models", []):
-      models.setdefault(model.get("name"), model)
-  return models
+def _range_note(record: Optional[dict]) -> str:
+  """What a record's interval is when it is not a 95% CI (speed.py)."""
+  return f" ({_escape(record['interval'])})" if record and record.get(
+      "interval") else ""
+
+
+def _speed_tables(analysis: analysis_lib.Analysis) -> str:
+  """Time per image of the exports, then of the first beside the
+  optimization baseline (speed.json of each folder)."""
+  models = analysis.all_models()
+  tables = [speed_lib.table(analysis.speed_records(), models, "speed.json")]
+  if analysis.optimization:
+    tables.append(speed_lib.table(analysis.optimization.speed_records(),
+                                  models, "optimization/speed.json"))
+  return "".join(tables)
+
+
+def _links(links: Sequence[tuple[str, str]]) -> str:
+  return "<p>" + " · ".join(
+      f'<a href="{_escape(href)}">{_escape(text)}</a>'
+      for text, href in links) + "</p>" if links else ""
 
 
 def write(analysis_dir: str, out_file: str, *,
-          title: str = "logit_gan report") -> str:
-  """Writes the report of analysis_dir to out_file; returns its path."""
-  records = results_lib.read_metrics(analysis_dir)
-  if not records:
-    raise FileNotFoundError(
-        f"{analysis_dir} holds no {results_lib.METRICS_FILE}: run bin/analyze "
-        f"--out={analysis_dir} first.")
-  experiments = [e for e in registry.names()
-                 if results_lib.read_result(analysis_dir, e) is not None]
-  models = models_of(analysis_dir, experiments)
+          title: str = "logit_gan report",
+          links: Sequence[tuple[str, str]] = (),
+          provenance: Optional[dict] = None) -> str:
+  """Writes the report of analysis_dir to out_file; returns its path.
+  links: (text, href) pairs shown under the title; provenance:
+  report/provenance.py's dict, shown collapsed at the bottom."""
+  analysis = analysis_lib.read(analysis_dir)
+  experiments, models = analysis.experiments, analysis.models
+  every_model = analysis.all_models()
+  evaluated = findings_lib.evaluate(analysis.all_records(), every_model)
   model_list = "".join(
       f"<li><b>{_escape(name)}</b>: {_escape(m.get('method'))}, "
       f"{_escape(m.get('num_classes'))} logits, {_escape(m.get('resolution'))}"
@@ -172,11 +190,14 @@ def write(analysis_dir: str, out_file: str, *,
   contents = " · ".join(f'<a href="#{e}">{e}</a>' for e in experiments)
   page = (f"<!doctype html><html><head><meta charset='utf-8'><title>"
           f"{_escape(title)}</title><style>{STYLE}</style></head><body>"
-          f"<h1>{_escape(title)}</h1><ul>{model_list}</ul>"
+          f"<h1>{_escape(title)}</h1>{_links(links)}<ul>{model_list}</ul>"
           f"<h2 id='summary'>The paper's findings in this run</h2>"
-          f"{_findings_table(findings_lib.evaluate(records, models))}"
+          f"{_findings_table(evaluated)}{_speed_tables(analysis)}"
           f"<p>{contents}</p>"
-          + "".join(_section(analysis_dir, e) for e in experiments)
+          + "".join(_section(analysis_dir, e, paper_values.table(
+              e, paper_values.beside(e, analysis.records, every_model)))
+                    for e in experiments)
+          + (provenance_lib.section(provenance) if provenance else "")
           + "</body></html>")
   files.write_text(out_file, page)
   return out_file

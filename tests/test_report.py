@@ -312,3 +312,49 @@ def test_a_damaged_provenance_file_is_named_with_the_fix(tmp_path):
   (tmp_path / "provenance.json").write_text("[]")
   with pytest.raises(ValueError, match="has no list of runs"):
     provenance.read(str(tmp_path))
+
+
+def test_results_md_has_a_row_per_headline_number_and_the_command(
+    analysis_dir, reported):
+  from logit_gan.analyses import results as results_lib_
+  from logit_gan.report import markdown
+  text = (reported[3] / markdown.RESULTS_FILE).read_text()
+  assert "\nbin/analyze" in text  # The recorded run's command.
+  records = results_lib_.read_metrics(str(analysis_dir))
+  rows = [line for line in text.splitlines() if line.startswith("| ")][1:]
+  headline = {(r["experiment"], r["number"], json.dumps(r["params"]))
+              for r in records if markdown.is_headline(r)}
+  assert len(rows) == len(headline) > 0
+  # Each model's number and the paired difference, as metrics.json has them.
+  agreement = {r["model"]: r for r in records
+               if r["number"] == "top1_agreement"}
+  row = next(line for line in rows if "| top1_agreement |" in line)
+  cells = [cell.strip() for cell in row.strip("|").split("|")]
+  names = markdown.columns(records)
+  assert len(cells) == 2 + len(names) and set(agreement) <= set(names)
+  for name, cell in zip(names, cells[2:]):
+    record = agreement.get(name)
+    assert cell == (f"{record['mean']:.3g} [{record['low']:.3g}, "
+                    f"{record['high']:.3g}]" if record else "–")
+
+
+def test_results_md_leaves_out_curves_and_keeps_summaries():
+  from logit_gan.report import markdown
+  def record(experiment, number, model, kind="value", **params):
+    return {"experiment": experiment, "number": number, "model": model,
+            "params": params, "mean": 0.5, "low": 0.4, "high": 0.6,
+            "kind": kind}
+  records = [record("logit_shift", "brightness", "a", shift=0.1),
+             record("logit_shift", "brightness_slope", "a"),
+             record("ood", "rmse", "a", source="fashion_mnist_idx"),
+             record("ood", "rmse", "b", source="fashion_mnist_idx"),
+             record("ood", "rmse", "a - b", "difference",
+                    source="fashion_mnist_idx")]
+  assert markdown.columns(records) == ["a", "b", "a - b"]
+  text = markdown.table(records)
+  assert "brightness (shift=0.1)" not in text
+  assert "| logit_shift | brightness_slope | 0.5 [0.4, 0.6] | – | – |" in text
+  assert ("| ood | rmse (source=fashion_mnist_idx) | 0.5 [0.4, 0.6] | "
+          "0.5 [0.4, 0.6] | 0.5 [0.4, 0.6] |") in text
+  assert "| experiment | number | a | b | a − b |" in text
+  assert markdown.table([]) == ""

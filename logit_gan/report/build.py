@@ -7,7 +7,9 @@ beside `out_file` (report/index.html):
                      --optimization_baseline), when that folder has
                      numbers; it links back to index.html;
   metrics.json       every number the pages show, and the provenance
-                     (numbers.py).
+                     (numbers.py);
+  results.md         the headline numbers as one Markdown table, under the
+                     bin/analyze command that made them (markdown.py).
 
 A stale optimization.html (the folder gone from the analysis) is removed,
 so the pages never disagree.
@@ -17,12 +19,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shlex
 from typing import Optional
 
 import tensorflow as tf
 
 from logit_gan.report import analysis as analysis_lib
 from logit_gan.report import html
+from logit_gan.report import markdown
 from logit_gan.report import numbers
 
 OPTIMIZATION_PAGE = "optimization.html"
@@ -65,5 +69,16 @@ def write(analysis_dir: str, out_file: str, *,
   index = html.write(analysis_dir, out_file, title=title, links=links,
                      provenance=collected["provenance"])
   numbers.write(collected, metrics)
+  markdown.write(analysis.records, os.path.join(folder, markdown.RESULTS_FILE),
+                 title=title, command=_analysis_command(collected))
   return Written(index=index, metrics=metrics, optimization=optimization,
                  findings=collected["findings"])
+
+
+def _analysis_command(collected: dict) -> str:
+  """The latest bin/analyze command line of the provenance, shell-quoted;
+  a note when the analysis recorded none."""
+  runs = collected["provenance"].get("analysis_runs") or []
+  if not runs or not runs[-1].get("command"):
+    return "(bin/analyze's command was not recorded)"
+  return shlex.join(["bin/analyze", *runs[-1]["command"][1:]])

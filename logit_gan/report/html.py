@@ -14,6 +14,7 @@ the one-line summary; a table of every number (model, parameters, value
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 import html
 import json
 import os
@@ -155,8 +156,11 @@ def models_of(analysis_dir: str,
 
 
 def write(analysis_dir: str, out_file: str, *,
-          title: str = "logit_gan report") -> str:
-  """Writes the report of analysis_dir to out_file; returns its path."""
+          title: str = "logit_gan report",
+          links: Sequence[tuple[str, str]] = ()) -> str:
+  """Writes the report of analysis_dir to out_file; returns its path.
+  `links` [(href, text)]: pages shown as links under the models (the 2AFC
+  page, report/two_afc.py)."""
   records = results_lib.read_metrics(analysis_dir)
   if not records:
     raise FileNotFoundError(
@@ -170,9 +174,11 @@ def write(analysis_dir: str, out_file: str, *,
       f"{_escape(m.get('num_classes'))} logits, {_escape(m.get('resolution'))}"
       f"px, {_escape(m.get('path') or '')}</li>" for name, m in models.items())
   contents = " · ".join(f'<a href="#{e}">{e}</a>' for e in experiments)
+  linked = "".join(f'<p><a href="{_escape(href)}">{_escape(text)}</a></p>'
+                   for href, text in links)
   page = (f"<!doctype html><html><head><meta charset='utf-8'><title>"
           f"{_escape(title)}</title><style>{STYLE}</style></head><body>"
-          f"<h1>{_escape(title)}</h1><ul>{model_list}</ul>"
+          f"<h1>{_escape(title)}</h1><ul>{model_list}</ul>{linked}"
           f"<h2 id='summary'>The paper's findings in this run</h2>"
           f"{_findings_table(findings_lib.evaluate(records, models))}"
           f"<p>{contents}</p>"

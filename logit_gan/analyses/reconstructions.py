@@ -24,6 +24,12 @@ Figure `reconstructions.png`: the first `figure_images` images, one row
 each: the original, then each model's samples, labelled by model and
 sample. The paper's Fig. 1 shows one sample per model and picks images all
 classifiers got right; here the images are the first ones, right or wrong.
+
+Arrays `images.npz` (`saved_images` > 0), the images of the 2AFC rating
+page (report/two_afc.py, the paper's Table 1): `originals` uint8 [K, R, R,
+3], the first K = min(saved_images, N) test images; `reconstructions`
+uint8 [M, K, R, R, 3], each model's x̂_0 of them; `models` [M], the models'
+names in that order.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from logit_gan.analyses import results
 
 NAME = "reconstructions"
 HEADLINE = ("rmse", "ssim", "top1_agreement")
+IMAGES_FILE = "images.npz"
 
 
 @gin.configurable(NAME, denylist=["models", "examples"])
@@ -50,7 +57,7 @@ def run(models: Sequence[inversion.InversionModel],
         samples: int = 3, num_images: Optional[int] = None,
         figure_images: int = 8,
         distances: Sequence[str] = ("rmse", "psnr", "ssim"),
-        lpips: bool = True) -> results.Result:
+        lpips: bool = True, saved_images: int = 64) -> results.Result:
   """Reconstructions of the test images by each model (module docstring).
 
   Args:
@@ -65,15 +72,22 @@ def run(models: Sequence[inversion.InversionModel],
     distances: names of metrics.DISTANCES to report (or "lpips").
     lpips: add "lpips" to `distances` when its weight files exist
       (docs/metrics.md); settings["distances"] records what was used.
+    saved_images: how many of the first images (originals and each
+      model's first reconstruction, uint8) to keep in images.npz for the
+      2AFC page; 0: no images.npz.
 
   Returns:
-    A Result with the numbers above and `reconstructions.png`.
+    A Result with the numbers above, `reconstructions.png` and (unless
+    saved_images is 0) `images.npz`.
   """
   if samples < 1:
     raise ValueError(f"{NAME}: samples must be >= 1, not {samples!r}.")
+  if saved_images < 0:
+    raise ValueError(f"{NAME}: saved_images must be >= 0 (0: none), not "
+                     f"{saved_images!r}.")
   settings = dict(seed=seed, samples=samples, num_images=num_images,
                   figure_images=figure_images, distances=tuple(distances),
-                  lpips=lpips)
+                  lpips=lpips, saved_images=saved_images)
   result, examples = common.begin(NAME, models, examples, settings,
                                   num_images)
   distances, lpips_model = common.reconstruction_metrics(
@@ -82,12 +96,16 @@ def run(models: Sequence[inversion.InversionModel],
   per_image, shown = {}, {}
   for model in models:
     per_image[model.name], shown[model.name] = _score(
-        model, examples.images, samples, seed, distances, figure_images,
-        lpips_model)
+        model, examples.images, samples, seed, distances,
+        max(figure_images, saved_images), lpips_model)
   common.add_numbers(result, per_image,
                      list(per_image[models[0].name]), seed)
   result.figures["reconstructions.png"] = _figure(
-      examples.images[:figure_images], shown)
+      examples.images[:figure_images],
+      {name: kept[:figure_images] for name, kept in shown.items()})
+  if saved_images:
+    result.arrays[IMAGES_FILE] = _saved(examples.images[:saved_images],
+                                        shown)
   headline = [n for n in HEADLINE if n in per_image[models[0].name]]
   result.summary = common.summary(result, headline,
                                   [m.name for m in models])
@@ -115,6 +133,17 @@ def _score(model: inversion.InversionModel, images: np.ndarray,
   numbers.update({f"{name}_over_samples": np.mean(rows, axis=0)
                   for name, rows in values.items()})
   return numbers, np.stack(shown, axis=1)
+
+
+def _saved(originals: np.ndarray, shown: dict[str, np.ndarray]) -> dict:
+  """images.npz's arrays (module docstring) from the originals [K, R, R, 3]
+  in [-1, 1] and each model's kept reconstructions [>= K, samples, R, R,
+  3]."""
+  count = len(originals)
+  return {"originals": figures.to_uint8(originals),
+          "reconstructions": np.stack([figures.to_uint8(kept[:count, 0])
+                                       for kept in shown.values()]),
+          "models": np.array(list(shown), dtype=str)}
 
 
 def _figure(originals: np.ndarray, shown: dict[str, np.ndarray]) -> bytes:

@@ -2,16 +2,20 @@
 
 A `Result` holds named numbers (each a `stats.Interval`: the value, its 95%
 bootstrap interval where it is a mean over images, and the number of
-images), the figures (PNG bytes by file name), the settings that produced
-them, and a one-line summary. `Result.add_per_image` is the usual way in:
-given one value per image for each model (the same images in the same
-order), it adds each model's mean with its CI and, for every pair of
-models, the paired difference with its CI (`model` = "a - b").
+images), the figures (PNG bytes by file name), arrays to keep beside them
+(e.g. the reconstructions' images.npz, read by the 2AFC page), the
+settings that produced them, and a one-line summary.
+`Result.add_per_image` is the usual way in: given one value per image for
+each model (the same images in the same order), it adds each model's mean
+with its CI and, for every pair of models, the paired difference with its
+CI (`model` = "a - b").
 
 `write(result, out)` writes out/<experiment>/*.png, out/<experiment>/
-result.json (everything, written last: its presence marks the experiment
-complete) and merges the experiment's records into out/metrics.json, one
-record per experiment, model and number:
+*.npz (`Result.arrays`, compressed NumPy archives read with
+`read_arrays`), out/<experiment>/result.json (everything, written last:
+its presence marks the experiment complete) and merges the experiment's
+records into out/metrics.json, one record per experiment, model and
+number:
 
   {"experiment", "model", "number", "params", "mean", "low", "high", "n",
    "confidence", "kind": "value" | "difference", "models": [a, b]}
@@ -21,10 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 import dataclasses
+import io
 import itertools
 import json
 import os
 from typing import Any, Optional
+import zipfile
 
 import numpy as np
 import tensorflow as tf
@@ -66,6 +72,9 @@ class Result:
   settings: dict = dataclasses.field(default_factory=dict)
   numbers: list[Number] = dataclasses.field(default_factory=list)
   figures: dict[str, bytes] = dataclasses.field(default_factory=dict)
+  # {file name "x.npz": {key: array}}, written with np.savez_compressed.
+  arrays: dict[str, dict[str, np.ndarray]] = dataclasses.field(
+      default_factory=dict)
   models: list[dict] = dataclasses.field(default_factory=list)
   examples: dict = dataclasses.field(default_factory=dict)
   summary: str = ""
@@ -118,7 +127,7 @@ class Result:
     return {"experiment": self.experiment, "summary": self.summary,
             "settings": self.settings, "models": self.models,
             "examples": self.examples, "figures": sorted(self.figures),
-            "numbers": self.records()}
+            "arrays": sorted(self.arrays), "numbers": self.records()}
 
 
 def _rows(values) -> np.ndarray:
@@ -147,6 +156,10 @@ def write(result: Result, out: str, *, key: Optional[str] = None) -> str:
   tf.io.gfile.makedirs(folder)
   for name, png in result.figures.items():
     files.write_bytes(os.path.join(folder, name), png)
+  for name, arrays in result.arrays.items():
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    files.write_bytes(os.path.join(folder, name), buffer.getvalue())
   merge_metrics(out, result.experiment, result.records())
   files.write_text(os.path.join(folder, RESULT_FILE), json.dumps(
       {**result.to_json(), "key": key}, indent=1, default=_json_default))
@@ -182,6 +195,24 @@ def read_result(out: str, experiment: str) -> Optional[dict]:
     return json.loads(files.read_text(path))
   except json.JSONDecodeError:
     return None  # A damaged record: the experiment runs again.
+
+
+def read_arrays(out: str, experiment: str,
+                name: str) -> Optional[dict[str, np.ndarray]]:
+  """{key: array} of out/<experiment>/<name> (a `Result.arrays` file), or
+  None when absent; a ValueError naming the file when it is damaged."""
+  path = os.path.join(str(out), experiment, name)
+  if not tf.io.gfile.exists(path):
+    return None
+  with tf.io.gfile.GFile(path, "rb") as file:
+    data = file.read()
+  try:
+    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+      return {key: archive[key] for key in archive.files}
+  except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+    raise ValueError(f"{path} is not a readable NumPy archive ({error}); "
+                     f"rerun bin/analyze --experiment={experiment} "
+                     "--force.") from None
 
 
 def _json_default(value):

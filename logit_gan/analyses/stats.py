@@ -1,5 +1,6 @@
 """Confidence intervals shared by the analyses: percentile bootstrap of a
-statistic over examples, and of a paired difference.
+statistic over examples, and of a paired difference; Wilson's score
+interval of a proportion (the 2AFC preferences, two_afc.py).
 
 Every interval is an `Interval`: the statistic on the data as given (`mean`,
 also when the statistic is not a mean), the percentile interval of the
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import dataclasses
+import math
+import statistics
 
 import numpy as np
 
@@ -176,3 +179,34 @@ def difference_ci(a, b, statistic: Statistic = np.mean, *,
              - bootstrap_samples(b, statistic, resamples=resamples, rng=rng))
   return percentile_interval(statistic(a) - statistic(b), samples,
                              n=len(a) + len(b), confidence=confidence)
+
+
+def wilson_interval(successes: int, trials: int, *,
+                    confidence: float = 0.95) -> Interval:
+  """Wilson's score interval of a binomial proportion (Wilson 1927;
+  Newcombe 1998's method 3, without continuity correction): the p whose
+  score test |p̂ - p| / sqrt(p (1 - p) / n) does not reject at
+  `confidence`. Unlike p̂ ± z·se it stays inside [0, 1] and is not empty at
+  0 or n successes.
+
+  Args:
+    successes: k, 0 <= k <= trials.
+    trials: n >= 1.
+    confidence: nominal coverage in (0, 1).
+
+  Returns:
+    Interval(k / n, low, high, n), low and high in [0, 1].
+  """
+  if not 0 < confidence < 1:
+    raise ValueError(f"confidence must be in (0, 1), not {confidence!r}.")
+  if trials < 1 or not 0 <= successes <= trials:
+    raise ValueError("wilson_interval needs 0 <= successes <= trials and "
+                     f"trials >= 1, not {successes} of {trials}.")
+  z = statistics.NormalDist().inv_cdf(0.5 + confidence / 2)
+  share = successes / trials
+  shrink = 1 + z * z / trials
+  centre = (share + z * z / (2 * trials)) / shrink
+  half = z / shrink * math.sqrt(share * (1 - share) / trials
+                                + z * z / (4 * trials * trials))
+  return Interval(share, max(0.0, centre - half), min(1.0, centre + half),
+                  int(trials), confidence)

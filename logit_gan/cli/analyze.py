@@ -46,6 +46,13 @@ its experiments have run; bin/report copies them into its metrics.json.
 (after a warm-up call; median and range of 3) and writes <out>/speed.json
 (and <out>/optimization/speed.json with the baseline): seconds per image
 on this machine, for the paper's speed claim.
+
+--score_2afc=answers.json (repeatable, one file per rater) only scores the
+answers of the 2AFC rating page (bin/report's report/2afc.html,
+logit_gan/analyses/two_afc.py): per pair of models, the share of trials
+preferring each with its 95% Wilson interval, the trials and the raters,
+printed as a table and written to <out>/2afc.json. It needs no
+--export_dir.
 """
 
 from __future__ import annotations
@@ -64,8 +71,7 @@ common.define_gin_flags("my_analysis.gin",
                         "logit_probe.probes = ['ridge', 'mlp']")
 flags.DEFINE_multi_string("export_dir", None, "An export to analyse: PATH "
                           "or NAME=PATH (NAME labels it in tables; default "
-                          "the folder's name). Repeat to compare models.",
-                          required=True)
+                          "the folder's name). Repeat to compare models.")
 flags.DEFINE_multi_string("experiment", [], "Experiment name (repeatable); "
                           "see --all.")
 flags.DEFINE_bool("all", False, "Run every known experiment.")
@@ -102,6 +108,9 @@ flags.DEFINE_integer("optimization_images", 100, "Test images (the first "
 flags.DEFINE_multi_string("optimization_experiment",
                           list(OPTIMIZATION_EXPERIMENTS), "Experiments run "
                           "on the optimization baseline (repeatable).")
+flags.DEFINE_multi_string("score_2afc", [], "Only score these answers "
+                          "files of the 2AFC rating page (repeatable, one "
+                          "per rater) into <out>/2afc.json; no --export_dir.")
 flags.DEFINE_integer("time_images", 0, "Time reconstruct on this many test "
                      "images per model into <out>/speed.json; 0: no "
                      "timing.")
@@ -284,10 +293,28 @@ def record_run(flag, models: list, test_examples, names: list[str],
       images=test_examples.describe(), gin_config=gin.config_str()))
 
 
+def score_two_afc(flag) -> None:
+  """--score_2afc: the pooled answers' table, and <out>/2afc.json."""
+  if flag.export_dir or flag.experiment or flag.all:
+    raise app.UsageError("--score_2afc only scores answers: give it without "
+                         "--export_dir, --experiment and --all.")
+  from logit_gan.analyses import two_afc
+  scores = two_afc.score_files(flag.score_2afc)
+  print(two_afc.table(scores))
+  print(f"Scores: {two_afc.write(scores, flag.out)}")
+
+
 def main(argv):
   flag = flags.FLAGS
   if len(argv) > 1 and not flag.images:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  if flag.score_2afc:
+    score_two_afc(flag)
+    return
+  if not flag.export_dir:
+    raise app.UsageError("Give --export_dir=PATH (repeatable) of the models "
+                         "to analyse, or --score_2afc=FILE to score 2AFC "
+                         "answers.")
   if flag.num_images < 1:
     raise app.UsageError("--num_images must be at least 1.")
   names = experiment_names(flag)

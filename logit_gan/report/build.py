@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shlex
-from typing import Optional
+from typing import Optional, Sequence
 
 import tensorflow as tf
 
@@ -43,9 +43,11 @@ class Written:
 
 def write(analysis_dir: str, out_file: str, *,
           title: str = "logit_gan report",
-          command: Optional[list] = None) -> Written:
+          command: Optional[list] = None,
+          extra_links: Sequence[tuple[str, str]] = ()) -> Written:
   """Writes the module docstring's files; `command` is bin/report's argv
-  for the provenance (default sys.argv). A FileNotFoundError saying what
+  for the provenance (default sys.argv); `extra_links` [(text, href)]:
+  more pages linked from the top of the index (the 2AFC page). A FileNotFoundError saying what
   to run when analysis_dir holds no numbers."""
   analysis = analysis_lib.read(analysis_dir)
   collected = numbers.collect(analysis, command=command)
@@ -66,7 +68,8 @@ def write(analysis_dir: str, out_file: str, *,
                      OPTIMIZATION_PAGE))
   elif tf.io.gfile.exists(page):
     tf.io.gfile.remove(page)
-  index = html.write(analysis_dir, out_file, title=title, links=links,
+  index = html.write(analysis_dir, out_file, title=title,
+                     links=[*extra_links, *links],
                      provenance=collected["provenance"])
   numbers.write(collected, metrics)
   markdown.write(analysis.records, os.path.join(folder, markdown.RESULTS_FILE),

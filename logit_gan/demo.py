@@ -50,20 +50,21 @@ MEASURED_ON = "AVX-512"
 # the 10-class demo's GAN 23:45 vs 11:18, its classifiers 16 vs 7 minutes.
 SLOWER_KIND_FACTOR = 2.2
 
-# Minutes on the AVX-512 kind, idle unless noted; where each comes from is
-# in docs/results.md, "make demo" (the budget).
+# Minutes on the AVX-512 kind, measured in the full `make demo` of
+# 2026-12-02 from a fresh clone (report/demo.json; docs/results.md, "make
+# demo"), a niced test run beside it for its first 14 minutes.
 EXPECTED_MINUTES = {
-    "build shapes_mini": 1.0,       # 110,000 images: "about 1 min"
-    "build shapes_mini_ood": 0.3,   # 10,000 images: 21 s of CPU
-    "classifier standard": 2.6,     # 2:22 of training, start, evaluations
-    "classifier robust": 4.4,       # 4:08 of training, start, evaluations
-    "logit cache": 0.5,             # 100,000 images: "under 1 min"
-    "gan per 1000 steps": 1.36,     # 7,000 steps in 9:31, evaluations in
-    "dnb per 1000 steps": 2.15,     # 2,000 in 4:17 on the shared machine
-    "export": 0.25,                 # 15 s, start-up included
-    "analysis": 9.0,                # 11 min of CPU, estimated (the budget)
-    "optimization per 64 images": 2.0,  # ~1,300 inversions + timing
-    "report": 0.2,
+    "build shapes_mini": 0.8,       # 110,000 images: 48 s
+    "build shapes_mini_ood": 0.15,  # 10,000 images: 8 s
+    "classifier standard": 2.6,     # 154 s, start-up and evaluations in
+    "classifier robust": 5.3,       # 316 s (PGD-3 training)
+    "logit cache": 0.4,             # 100,000 images: 21-25 s
+    "gan per 1000 steps": 2.05,     # 1,500 steps: 217 s robust, 152 s std
+    "dnb per 1000 steps": 0.9,      # 1,000 steps in 52 s
+    "export": 0.2,                  # 7-11 s, start-up included
+    "analysis": 3.0,                # with the baseline: 241 s in all
+    "optimization per 64 images": 1.0,
+    "report": 0.1,                  # 3.5 s per page
 }
 
 CLASSIFIERS = ("standard", "robust")

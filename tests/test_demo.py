@@ -285,7 +285,7 @@ def test_plan_lists_steps_and_runs_nothing(fake):
   code, out = run("--plan")
   assert code == 0, out
   assert calls() == []
-  assert "robust GAN: to run, ~2.0 min" in out  # 1,500 steps x 1.36.
+  assert "robust GAN: to run, ~3.1 min" in out  # 1,500 steps x 2.05.
   assert "--gin_bindings=train.training_steps = 1500" in out
 
 

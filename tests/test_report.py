@@ -358,3 +358,13 @@ def test_results_md_leaves_out_curves_and_keeps_summaries():
           "0.5 [0.4, 0.6] | 0.5 [0.4, 0.6] |") in text
   assert "| experiment | number | a | b | a − b |" in text
   assert markdown.table([]) == ""
+
+
+def test_results_md_follows_the_experiments_order():
+  from logit_gan.report import markdown
+  records = [{"experiment": name, "number": "x", "model": "a", "params": {},
+              "mean": 1.0, "low": 1.0, "high": 1.0, "kind": "value"}
+             for name in ("ood", "reconstructions", "unknown")]
+  rows = markdown.table(records, order=["reconstructions", "ood"])
+  assert [line.split("|")[1].strip() for line in rows.splitlines()[2:]] == [
+      "reconstructions", "ood", "unknown"]

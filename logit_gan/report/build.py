@@ -73,7 +73,8 @@ def write(analysis_dir: str, out_file: str, *,
                      provenance=collected["provenance"])
   numbers.write(collected, metrics)
   markdown.write(analysis.records, os.path.join(folder, markdown.RESULTS_FILE),
-                 title=title, command=_analysis_command(collected))
+                 title=title, command=_analysis_command(collected),
+                 order=analysis.experiments)
   return Written(index=index, metrics=metrics, optimization=optimization,
                  findings=collected["findings"])
 

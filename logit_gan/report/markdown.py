@@ -60,13 +60,16 @@ def columns(records: Sequence[dict]) -> list[str]:
   return named("value") + named("difference")
 
 
-def table(records: Sequence[dict]) -> str:
-  """The Markdown table of the headline records (module docstring); ''
-  when there are none."""
+def table(records: Sequence[dict], order: Sequence[str] = ()) -> str:
+  """The Markdown table of the headline records (module docstring), the
+  experiments in `order` first (the registry's), the rest as they come;
+  '' when there are none."""
+  rank = {name: index for index, name in enumerate(order)}
   records = [r for r in records if is_headline(r)]
   if not records:
     return ""
   names = columns(records)
+  records.sort(key=lambda r: rank.get(r["experiment"], len(rank)))
   rows: dict = {}
   for record in records:
     key = (record["experiment"], _label(record))
@@ -81,12 +84,13 @@ def table(records: Sequence[dict]) -> str:
   return "\n".join(lines) + "\n"
 
 
-def write(records: Sequence[dict], path: str, *, title: str,
-          command: str) -> str:
-  """Writes the table under a title and the command that made the
-  numbers to `path` (atomically); returns the path."""
+def write(records: Sequence[dict], path: str, *, title: str, command: str,
+          order: Sequence[str] = ()) -> str:
+  """Writes the table (`table(records, order)`) under a title and the
+  command that made the numbers to `path` (atomically); returns the
+  path."""
   text = (f"# {title}\n\nEvery number: mean [95% interval] over the test "
           "images; the differences are paired (the same images and noise)."
-          f"\n\n```\n{command}\n```\n\n{table(records)}")
+          f"\n\n```\n{command}\n```\n\n{table(records, order)}")
   files.write_text(path, text)
   return path

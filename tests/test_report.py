@@ -368,3 +368,43 @@ def test_results_md_follows_the_experiments_order():
   rows = markdown.table(records, order=["reconstructions", "ood"])
   assert [line.split("|")[1].strip() for line in rows.splitlines()[2:]] == [
       "reconstructions", "ood", "unknown"]
+
+
+def test_scored_2afc_ratings_show_as_table_1_with_the_papers_share(
+    analysis_dir, tmp_path):
+  """Ratings scored into the analysis folder (bin/analyze --score_2afc
+  --out=<analysis_dir>) appear on the page and in metrics.json, the
+  paper's 76.5% beside robust over standard."""
+  from logit_gan.analyses import two_afc
+  from logit_gan.report import build
+  folder = tmp_path / "analysis"
+  shutil.copytree(analysis_dir, folder)
+  models = ["mini_robust", "mini_standard"]
+  trials = [{"trial": k, "image": k, "pair": models, "left": models[k % 2],
+             "right": models[1 - k % 2], "side": "left",
+             "chosen": models[0] if k < 12 else models[1], "seconds": 1.0,
+             "input": "key"} for k in range(16)]
+  for trial in trials:
+    trial["side"] = "left" if trial["chosen"] == trial["left"] else "right"
+  answers = {"format": two_afc.FORMAT, "version": two_afc.VERSION,
+             "session": "s", "trials": trials,
+             "page": {"id": "p", "models": [{"name": m, "method": "logit_gan"}
+                                            for m in models]}}
+  two_afc.write(two_afc.score([("a.json", answers)]), str(folder))
+  written = build.write(str(folder), str(tmp_path / "report" / "index.html"))
+  page = pathlib.Path(written.index).read_text()
+  interval = two_afc.stats.wilson_interval(12, 16)
+  low, high = interval.low, interval.high
+  assert "Human ratings" in page and "12 / 16" in page
+  assert f"0.750 [{low:.3f}, {high:.3f}]" in page and "76.5%" in page
+  rows = json.loads(pathlib.Path(written.metrics).read_text())["two_afc"]
+  robust = next(row for row in rows if row["model"] == "mini_robust")
+  assert (robust["count"], robust["trials"], robust["paper"]) == (12, 16, 0.765)
+  assert next(row for row in rows if row["model"] == "mini_standard")[
+      "paper"] == pytest.approx(0.235)
+  # Without the file: no section, and null in metrics.json.
+  (folder / two_afc.SCORES_FILE).unlink()
+  written = build.write(str(folder), str(tmp_path / "report" / "index.html"))
+  assert "Human ratings" not in pathlib.Path(written.index).read_text()
+  assert json.loads(pathlib.Path(written.metrics).read_text())[
+      "two_afc"] is None

@@ -34,6 +34,7 @@ from logit_gan.report import markup
 from logit_gan.report import paper_values
 from logit_gan.report import provenance as provenance_lib
 from logit_gan.report import speed as speed_lib
+from logit_gan.report import two_afc_scores
 
 # The paper's figures and numbers for each experiment (ImageNet 64x64,
 # robust and standard ResNet-152, 1000 logits; ours: the run's data).
@@ -193,6 +194,7 @@ def write(analysis_dir: str, out_file: str, *,
           f"<h1>{_escape(title)}</h1>{_links(links)}<ul>{model_list}</ul>"
           f"<h2 id='summary'>The paper's findings in this run</h2>"
           f"{_findings_table(evaluated)}{_speed_tables(analysis)}"
+          f"{two_afc_scores.section(analysis_dir, every_model)}"
           f"<p>{contents}</p>"
           + "".join(_section(analysis_dir, e, paper_values.table(
               e, paper_values.beside(e, analysis.records, every_model)))

@@ -14,6 +14,9 @@ they come from, for a program to read instead of the HTML.
    "optimization": the optimization baseline's folder the same way
                 ({"analysis_dir", "records", "speed", "speed_records",
                 "paper_values"}) or None,
+   "two_afc":   the raters' 2AFC scores (<analysis_dir>/2afc.json of
+                bin/analyze --score_2afc) as rows with the paper's Table 1
+                share beside (report/two_afc_scores.py), or None,
    "provenance": report/provenance.py's dict: bin/report's command, date
                 and machine; bin/analyze's runs (commands, gin bindings,
                 test images, machines); the models' records with the
@@ -33,6 +36,7 @@ from logit_gan.report import analysis as analysis_lib
 from logit_gan.report import findings as findings_lib
 from logit_gan.report import paper_values
 from logit_gan.report import provenance
+from logit_gan.report import two_afc_scores
 
 NUMBERS_FILE = "metrics.json"
 
@@ -58,7 +62,14 @@ def collect(analysis: analysis_lib.Analysis, *,
                                             analysis.all_models()),
           "optimization": (_folder(analysis.optimization)
                            if analysis.optimization else None),
+          "two_afc": _two_afc(analysis),
           "provenance": provenance.collect(analysis, command)}
+
+
+def _two_afc(analysis: analysis_lib.Analysis) -> Optional[list]:
+  scores = two_afc_scores.read(analysis.folder)
+  return (two_afc_scores.rows(scores, analysis.all_models())
+          if scores else None)
 
 
 def _finite(value):

@@ -13,8 +13,9 @@
   6 analyse                 bin/analyze --all on the three exports, and the
                             optimization baseline beside the robust GAN on
                             the first --optimization_images test images
-  7 report                  report/index.html, optimization.html and
-                            metrics.json (one bin/report)
+  7 report                  report/index.html, optimization.html,
+                            metrics.json, results.md and 2afc.html (one
+                            bin/report)
 
 Every step is skipped when its output is complete, checked from files
 alone (no TensorFlow in the driver): a built dataset has its
